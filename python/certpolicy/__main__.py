@@ -1,0 +1,7 @@
+"""``python -m certpolicy`` runs the command line."""
+
+import sys
+
+from certpolicy.cli import main
+
+sys.exit(main())

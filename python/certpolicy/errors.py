@@ -1,0 +1,101 @@
+"""The exception hierarchy of certpolicy (DESIGN.md "Errors and messages").
+
+Everything certpolicy raises on bad input or a failed check is a :class:`CertPolicyError`.
+Failed certificate checks are :class:`CertificateCheckError`, which is also an
+:class:`ssl.SSLCertVerificationError`, so code that already handles certificate errors from
+``ssl``, ``requests`` or ``httpx`` keeps working.
+"""
+
+from __future__ import annotations
+
+import ssl
+from collections.abc import Sequence
+from typing import Any
+
+__all__ = [
+    "CertPolicyError",
+    "CertificateCheckError",
+    "CertificateRevokedError",
+    "ChainError",
+    "ConfigError",
+    "CrlError",
+    "HostnameMismatchError",
+    "MalformedInputError",
+    "OcspError",
+    "PolicyError",
+    "RevocationUnavailableError",
+]
+
+
+class CertPolicyError(Exception):
+    """Base class of every certpolicy error."""
+
+
+class CertificateCheckError(CertPolicyError, ssl.SSLCertVerificationError):
+    """A certificate check failed; the connection must not be used.
+
+    ``report`` is the engine's report when the failure came from an engine check, else None.
+    """
+
+    report: Any
+
+    def __init__(self, message: str, *, report: Any = None) -> None:
+        # Overriding __init__ makes OSError leave argument parsing to us: args == (message,).
+        super().__init__(message)
+        self.report = report
+        self.verify_message = message
+        self.verify_code = None
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+class ChainError(CertificateCheckError):
+    """The chain does not verify to a trust anchor (signature, validity, constraints...)."""
+
+
+class HostnameMismatchError(CertificateCheckError):
+    """The certificate is not valid for the host; ``presented`` lists the names it has."""
+
+    host: str | None
+    presented: list[str]
+
+    def __init__(
+        self,
+        message: str,
+        host: str | None = None,
+        presented: Sequence[str] = (),
+        *,
+        report: Any = None,
+    ) -> None:
+        super().__init__(message, report=report)
+        self.host = host
+        self.presented = list(presented)
+
+
+class CertificateRevokedError(CertificateCheckError):
+    """A certificate of the verified path is revoked."""
+
+
+class RevocationUnavailableError(CertificateCheckError):
+    """No revocation method gave a definitive answer and the policy fails closed."""
+
+
+class MalformedInputError(CertPolicyError, ValueError):
+    """Input that is not a well-formed certificate, PEM document or argument."""
+
+
+class CrlError(CertPolicyError):
+    """A CRL is malformed, wrongly signed or otherwise unusable."""
+
+
+class OcspError(CertPolicyError):
+    """An OCSP request or response failed verification."""
+
+
+class PolicyError(CertPolicyError, ValueError):
+    """A policy or policy set is invalid."""
+
+
+class ConfigError(CertPolicyError):
+    """A configuration file is missing, unreadable or invalid."""

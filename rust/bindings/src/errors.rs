@@ -1,0 +1,40 @@
+//! The one error type of the bindings and its single mapping onto the Python exception
+//! hierarchy, which lives in `certpolicy.errors` (so `CertificateCheckError` can subclass
+//! `ssl.SSLCertVerificationError`).
+
+use pyo3::PyErr;
+
+pyo3::import_exception!(certpolicy.errors, ChainError);
+pyo3::import_exception!(certpolicy.errors, HostnameMismatchError);
+pyo3::import_exception!(certpolicy.errors, MalformedInputError);
+
+/// Everything the bindings can fail with.
+#[derive(Debug)]
+pub enum Error {
+    /// A failure reported by certpolicy-core.
+    Core(certpolicy_core::Error),
+}
+
+impl From<certpolicy_core::Error> for Error {
+    fn from(err: certpolicy_core::Error) -> Self {
+        Error::Core(err)
+    }
+}
+
+impl From<Error> for PyErr {
+    fn from(err: Error) -> PyErr {
+        use certpolicy_core::Error as Core;
+        match err {
+            Error::Core(Core::Chain(message)) => ChainError::new_err((message,)),
+            Error::Core(Core::Hostname {
+                message,
+                host,
+                presented,
+            }) => HostnameMismatchError::new_err((message, host, presented)),
+            Error::Core(Core::MalformedInput(message)) => MalformedInputError::new_err((message,)),
+        }
+    }
+}
+
+/// Result alias for binding functions.
+pub type Result<T> = std::result::Result<T, Error>;

@@ -1,0 +1,24 @@
+//! `certpolicy._core`: the thin PyO3 layer over certpolicy-core. Inputs are extracted into
+//! owned or GIL-independent data, heavy work runs with the GIL released, and every core error
+//! becomes one typed `certpolicy.errors` exception.
+#![forbid(unsafe_code)]
+
+mod errors;
+mod trust_store;
+mod verify;
+
+use pyo3::prelude::*;
+
+#[pymodule]
+mod _core {
+    #[pymodule_export]
+    use super::trust_store::TrustStore;
+    #[pymodule_export]
+    use super::verify::{cert_info, verify_chain, verify_hostname};
+
+    #[pymodule_init]
+    fn init(module: &pyo3::Bound<'_, pyo3::types::PyModule>) -> pyo3::PyResult<()> {
+        use pyo3::types::PyModuleMethods;
+        module.add("__version__", env!("CARGO_PKG_VERSION"))
+    }
+}

@@ -1,0 +1,27 @@
+//! certpolicy-core: the pure-Rust checks behind the `certpolicy` Python package.
+//!
+//! - [`chain`]: certification path validation for TLS servers (RFC 5280 section 6), built on
+//!   rustls-webpki with explicit work budgets ([`limits`]).
+//! - [`hostname`]: server identity checks (RFC 6125 section 6).
+//! - [`certinfo`]: certificate summaries (RFC 5280 section 4).
+//! - [`trust`]: trust anchors, parsed once.
+//!
+//! No Python here: the `certpolicy-py` crate binds this to Python.
+#![forbid(unsafe_code)]
+
+pub mod certinfo;
+pub mod chain;
+mod dn;
+pub mod error;
+pub mod hostname;
+pub mod limits;
+pub mod trust;
+
+#[cfg(test)]
+mod testdata;
+
+pub use certinfo::{CertInfo, cert_info};
+pub use chain::{VerifyOptions, verify_chain};
+pub use error::{Error, Result};
+pub use hostname::{ReferenceId, verify_hostname};
+pub use trust::{TrustStore, parse_pem_certificates, sha256};

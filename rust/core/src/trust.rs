@@ -1,0 +1,178 @@
+//! The trust store: the set of anchors that path building may end at (RFC 5280 section 6.1.1
+//! (d), "trust anchor information"). Anchors are parsed once when added, never per check.
+
+use std::collections::HashSet;
+
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, TrustAnchor};
+
+use crate::error::Error;
+use crate::limits::{MAX_CERT_BYTES, MAX_PEM_BYTES, MAX_TRUST_ANCHORS};
+
+/// One anchor: what webpki needs, plus the certificate it came from (returned to callers as
+/// the last element of a verified path).
+#[derive(Debug, Clone)]
+pub(crate) struct Anchor {
+    pub(crate) der: CertificateDer<'static>,
+}
+
+/// An immutable-after-construction set of trust anchors. Clone it to add to it; the bindings
+/// share stores behind `Arc` and swap in a new one on change, so a check never waits for an
+/// addition.
+#[derive(Debug, Clone, Default)]
+pub struct TrustStore {
+    anchors: Vec<TrustAnchor<'static>>,
+    certs: Vec<Anchor>,
+    fingerprints: HashSet<[u8; 32]>,
+}
+
+/// SHA-256 of DER bytes, the identity of a certificate throughout certpolicy.
+pub fn sha256(der: &[u8]) -> [u8; 32] {
+    let digest = ring::digest::digest(&ring::digest::SHA256, der);
+    let mut out = [0u8; 32];
+    out.copy_from_slice(digest.as_ref());
+    out
+}
+
+impl TrustStore {
+    /// An empty store: nothing verifies against it.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Number of distinct anchors.
+    pub fn len(&self) -> usize {
+        self.anchors.len()
+    }
+
+    /// True when the store holds no anchor.
+    pub fn is_empty(&self) -> bool {
+        self.anchors.is_empty()
+    }
+
+    pub(crate) fn anchors(&self) -> &[TrustAnchor<'static>] {
+        &self.anchors
+    }
+
+    /// The certificate an anchor of `anchors()` came from, by index.
+    pub(crate) fn anchor_der(&self, index: usize) -> Option<&CertificateDer<'static>> {
+        self.certs.get(index).map(|anchor| &anchor.der)
+    }
+
+    /// Adds one DER certificate as an anchor (v1 certificates included, as RFC 5280 section
+    /// 6.1.1 allows any trusted public key). Returns false when it was already present.
+    pub fn add_der(&mut self, der: &[u8]) -> Result<bool, Error> {
+        if der.len() > MAX_CERT_BYTES {
+            return Err(Error::MalformedInput(format!(
+                "trust anchor is {} bytes; at most {MAX_CERT_BYTES} are accepted",
+                der.len()
+            )));
+        }
+        let fingerprint = sha256(der);
+        if self.fingerprints.contains(&fingerprint) {
+            return Ok(false);
+        }
+        if self.anchors.len() >= MAX_TRUST_ANCHORS {
+            return Err(Error::MalformedInput(format!(
+                "trust store is full ({MAX_TRUST_ANCHORS} anchors)"
+            )));
+        }
+        let cert = CertificateDer::from(der.to_vec());
+        let anchor = webpki::anchor_from_trusted_cert(&cert)
+            .map_err(|err| {
+                Error::MalformedInput(format!("not a usable trust anchor certificate: {err}"))
+            })?
+            .to_owned();
+        self.anchors.push(anchor);
+        self.certs.push(Anchor { der: cert });
+        self.fingerprints.insert(fingerprint);
+        Ok(true)
+    }
+
+    /// Adds every `CERTIFICATE` block of a PEM document (RFC 7468 section 5); other block
+    /// types are ignored. All-or-nothing: on a bad block nothing is added. Returns how many
+    /// new anchors were added (duplicates are not counted).
+    pub fn add_pem(&mut self, pem: &[u8]) -> Result<usize, Error> {
+        let ders = parse_pem_certificates(pem)?;
+        if ders.is_empty() {
+            return Err(Error::MalformedInput(
+                "no PEM CERTIFICATE block found".to_owned(),
+            ));
+        }
+        let mut staged = self.clone();
+        let mut added = 0;
+        for (index, der) in ders.iter().enumerate() {
+            match staged.add_der(der) {
+                Ok(true) => added += 1,
+                Ok(false) => {}
+                Err(err) => {
+                    return Err(Error::MalformedInput(format!(
+                        "PEM certificate #{index}: {err}"
+                    )));
+                }
+            }
+        }
+        *self = staged;
+        Ok(added)
+    }
+}
+
+/// Every `CERTIFICATE` block of a PEM document, decoded (RFC 7468 section 5.1).
+pub fn parse_pem_certificates(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, Error> {
+    if pem.len() > MAX_PEM_BYTES {
+        return Err(Error::MalformedInput(format!(
+            "PEM input is {} bytes; at most {MAX_PEM_BYTES} are accepted",
+            pem.len()
+        )));
+    }
+    CertificateDer::pem_slice_iter(pem)
+        .map(|item| item.map_err(|err| Error::MalformedInput(format!("bad PEM: {err}"))))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_store() {
+        let store = TrustStore::new();
+        assert!(store.is_empty());
+        assert_eq!(store.len(), 0);
+    }
+
+    #[test]
+    fn garbage_is_rejected() {
+        let mut store = TrustStore::new();
+        assert!(matches!(
+            store.add_der(b"\x30\x03\x02\x01\x01"),
+            Err(Error::MalformedInput(_))
+        ));
+        assert!(matches!(store.add_der(&[]), Err(Error::MalformedInput(_))));
+        assert!(matches!(
+            store.add_der(&vec![0u8; MAX_CERT_BYTES + 1]),
+            Err(Error::MalformedInput(_))
+        ));
+        assert!(store.is_empty());
+    }
+
+    #[test]
+    fn pem_without_certificates() {
+        let mut store = TrustStore::new();
+        assert!(matches!(
+            store.add_pem(b"hello"),
+            Err(Error::MalformedInput(_))
+        ));
+        let bad = b"-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n";
+        assert!(matches!(store.add_pem(bad), Err(Error::MalformedInput(_))));
+    }
+
+    #[test]
+    fn sha256_known_answer() {
+        let hex: String = sha256(b"abc").iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(
+            hex,
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+}
