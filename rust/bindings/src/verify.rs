@@ -43,7 +43,11 @@ pub fn verify_chain<'py>(
 #[pyfunction]
 #[pyo3(signature = (cert, host, *, allow_common_name=false))]
 pub fn verify_hostname(cert: &[u8], host: &str, allow_common_name: bool) -> Result<()> {
-    Ok(certpolicy_core::verify_hostname(cert, host, allow_common_name)?)
+    Ok(certpolicy_core::verify_hostname(
+        cert,
+        host,
+        allow_common_name,
+    )?)
 }
 
 /// The raw summary of a DER certificate; `certpolicy.cert_info` turns it into Python types.

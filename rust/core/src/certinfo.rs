@@ -126,11 +126,18 @@ mod tests {
     fn summarises_the_leaf() {
         let info = cert_info(&testdata::leaf()).expect("parses");
         assert_eq!(info.subject, "CN=leaf.example.com,O=certpolicy test");
-        assert_eq!(info.issuer, "CN=certpolicy test intermediate,O=certpolicy test");
+        assert_eq!(
+            info.issuer,
+            "CN=certpolicy test intermediate,O=certpolicy test"
+        );
         assert_eq!(info.serial, vec![0x00, 0xc0, 0xff, 0xee]);
         assert_eq!(
             info.dns_names,
-            ["leaf.example.com", "*.wild.example.com", "xn--bcher-kva.example"]
+            [
+                "leaf.example.com",
+                "*.wild.example.com",
+                "xn--bcher-kva.example"
+            ]
         );
         assert_eq!(info.ip_addresses, ["127.0.0.1", "::1"]);
         assert!(!info.is_ca);

@@ -3,13 +3,15 @@
 //! signatures, validity, basic constraints, path length, name constraints (RFC 5280 section
 //! 4.2.1.10) and the serverAuth extended key usage (RFC 5280 section 4.2.1.12).
 
+use std::cell::RefCell;
 use std::time::Duration;
 
-use rustls_pki_types::{CertificateDer, SignatureVerificationAlgorithm, UnixTime};
+use rustls_pki_types::{CertificateDer, SignatureVerificationAlgorithm, TrustAnchor, UnixTime};
 use webpki::{EndEntityCert, KeyUsage, VerifiedPath};
 
 use crate::error::Error;
 use crate::limits::{MAX_CERT_BYTES, MAX_PATH_INTERMEDIATES, MAX_PRESENTED_CERTS};
+use crate::profile;
 use crate::trust::TrustStore;
 
 /// The signature algorithms accepted in a path: those of the CA/Browser Forum Baseline
@@ -50,6 +52,23 @@ impl VerifyOptions {
             max_intermediates: None,
         }
     }
+}
+
+/// The webpki error that stands for "rejected by [`profile::check_path`]". webpki never
+/// returns it during path building without revocation options, so it cannot be confused.
+const PROFILE_REJECTION: webpki::Error = webpki::Error::UnsupportedCrlVersion;
+
+/// The certificate a trust anchor of `store` came from (the anchor is one of its elements).
+fn anchor_der_of<'s>(
+    store: &'s TrustStore,
+    anchor: &TrustAnchor<'_>,
+) -> Result<&'s CertificateDer<'static>, webpki::Error> {
+    store
+        .anchors()
+        .iter()
+        .position(|candidate| std::ptr::eq(candidate, anchor))
+        .and_then(|index| store.anchor_der(index))
+        .ok_or(webpki::Error::UnknownIssuer)
 }
 
 /// Checks the size budgets of a presented chain before any parsing.
@@ -140,8 +159,7 @@ fn explain(err: &webpki::Error) -> String {
             "the path needs more intermediates than the allowed maximum depth".into()
         }
         E::MaximumSignatureChecksExceeded | E::MaximumPathBuildCallsExceeded => {
-            "path building gave up: the work budget was exhausted (too many candidate paths)"
-                .into()
+            "path building gave up: the work budget was exhausted (too many candidate paths)".into()
         }
         E::MaximumNameConstraintComparisonsExceeded => {
             "name constraint checking gave up: the work budget was exhausted".into()
@@ -170,19 +188,35 @@ pub fn verify_chain(
             explain(&err)
         ))
     })?;
-    let intermediates: Vec<CertificateDer<'_>> =
-        chain[1..].iter().map(|c| CertificateDer::from(*c)).collect();
+    let intermediates: Vec<CertificateDer<'_>> = chain[1..]
+        .iter()
+        .map(|c| CertificateDer::from(*c))
+        .collect();
     let max_intermediates = options
         .max_intermediates
         .unwrap_or(MAX_PATH_INTERMEDIATES)
         .min(MAX_PATH_INTERMEDIATES);
-    // Returning an error here makes webpki go on with the next candidate path.
-    let depth_check = |path: &VerifiedPath<'_>| {
-        if path.intermediate_certificates().count() > max_intermediates {
-            Err(webpki::Error::MaximumPathDepthExceeded)
-        } else {
-            Ok(())
+    // Called for each candidate path webpki finds; returning an error here makes webpki go
+    // on with the next candidate. Profile rejections carry their own explanation.
+    let profile_reason = RefCell::new(None::<String>);
+    let check_candidate = |path: &VerifiedPath<'_>| {
+        let intermediates: Vec<CertificateDer<'_>> = path
+            .intermediate_certificates()
+            .map(|cert| cert.der())
+            .collect();
+        if intermediates.len() > max_intermediates {
+            return Err(webpki::Error::MaximumPathDepthExceeded);
         }
+        let anchor_der = anchor_der_of(store, path.anchor())?;
+        let mut certs = Vec::with_capacity(1 + intermediates.len());
+        certs.push(chain[0]);
+        certs.extend(intermediates.iter().map(|cert| cert.as_ref()));
+        profile::check_path(&certs, anchor_der.as_ref(), options.at_unix_seconds).map_err(
+            |reason| {
+                profile_reason.replace(Some(reason));
+                PROFILE_REJECTION
+            },
+        )
     };
     let time = UnixTime::since_unix_epoch(Duration::from_secs(options.at_unix_seconds));
     let path = leaf
@@ -193,13 +227,16 @@ pub fn verify_chain(
             time,
             KeyUsage::server_auth(),
             None,
-            Some(&depth_check),
+            Some(&check_candidate),
         )
         .map_err(|err| {
+            let reason = match profile_reason.take() {
+                Some(reason) if err == PROFILE_REJECTION => reason,
+                _ => explain(&err),
+            };
             Error::Chain(format!(
-                "certificate \"{}\" is not trusted: {}",
-                subject_of(chain[0]),
-                explain(&err)
+                "certificate \"{}\" is not trusted: {reason}",
+                subject_of(chain[0])
             ))
         })?;
 
@@ -208,13 +245,8 @@ pub fn verify_chain(
     for cert in path.intermediate_certificates() {
         verified.push(cert.der().into_owned());
     }
-    let anchor = path.anchor();
-    let anchor_der = store
-        .anchors()
-        .iter()
-        .position(|candidate| std::ptr::eq(candidate, anchor))
-        .and_then(|index| store.anchor_der(index))
-        .ok_or_else(|| Error::Chain("internal error: verified anchor not in store".into()))?;
+    let anchor_der = anchor_der_of(store, path.anchor())
+        .map_err(|_| Error::Chain("internal error: verified anchor not in store".into()))?;
     verified.push(anchor_der.clone());
     Ok(verified)
 }
@@ -246,7 +278,10 @@ mod tests {
         let leaf = testdata::leaf();
         let err = verify_chain(&[&leaf], &store(), VerifyOptions::at(testdata::NOW))
             .expect_err("no intermediate");
-        assert!(err.to_string().contains("no path to a trusted root"), "{err}");
+        assert!(
+            err.to_string().contains("no path to a trusted root"),
+            "{err}"
+        );
         assert!(err.to_string().contains("CN=leaf.example.com"), "{err}");
     }
 

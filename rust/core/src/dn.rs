@@ -38,8 +38,12 @@ fn decode_string(attr: &AttributeTypeAndValue<'_>) -> Option<String> {
             if data.len() % 2 != 0 {
                 return None;
             }
-            let units = data.chunks_exact(2).map(|c| u16::from_be_bytes([c[0], c[1]]));
-            char::decode_utf16(units).collect::<Result<String, _>>().ok()
+            let units = data
+                .chunks_exact(2)
+                .map(|c| u16::from_be_bytes([c[0], c[1]]));
+            char::decode_utf16(units)
+                .collect::<Result<String, _>>()
+                .ok()
         }
         Tag::UniversalString => {
             if data.len() % 4 != 0 {

@@ -288,7 +288,12 @@ mod tests {
         ] {
             assert!(verify_hostname(&leaf, host, false).is_ok(), "{host}");
         }
-        for host in ["wild.example.com", "a.b.wild.example.com", "127.0.0.2", "other.com"] {
+        for host in [
+            "wild.example.com",
+            "a.b.wild.example.com",
+            "127.0.0.2",
+            "other.com",
+        ] {
             assert!(verify_hostname(&leaf, host, false).is_err(), "{host}");
         }
     }
@@ -297,7 +302,9 @@ mod tests {
     fn mismatch_lists_presented_names() {
         let err = verify_hostname(&testdata::leaf(), "other.example", false).expect_err("no");
         match err {
-            Error::Hostname { presented, message, .. } => {
+            Error::Hostname {
+                presented, message, ..
+            } => {
                 assert!(presented.contains(&"leaf.example.com".to_owned()));
                 assert!(presented.contains(&"::1".to_owned()));
                 assert!(message.contains("CN=leaf.example.com"), "{message}");

@@ -15,6 +15,7 @@ mod dn;
 pub mod error;
 pub mod hostname;
 pub mod limits;
+mod profile;
 pub mod trust;
 
 #[cfg(test)]
