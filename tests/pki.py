@@ -220,9 +220,7 @@ def make_root(
 ) -> Issuer:
     key = key or new_key(key_kind)
     subject = name(common_name)
-    builder = _ca_extensions(
-        _builder(subject, subject, key, key, not_before, not_after), key, None
-    )
+    builder = _ca_extensions(_builder(subject, subject, key, key, not_before, not_after), key, None)
     return Issuer(builder.sign(key, _hash_for(key)), key)
 
 

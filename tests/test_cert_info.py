@@ -9,6 +9,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
 import certpolicy as cp
+
 from pki import Pki, make_root
 
 
@@ -53,7 +54,9 @@ def test_ca_summary(pki: Pki) -> None:
     info = cp.cert_info(pki.root.der)
     assert info["is_ca"] is True
     assert info["subject"] == info["issuer"]
-    assert info["dns_names"] == [] and info["crl_urls"] == [] and info["ocsp_urls"] == []
+    assert info["dns_names"] == []
+    assert info["crl_urls"] == []
+    assert info["ocsp_urls"] == []
 
 
 def test_special_characters_are_escaped_like_cryptography() -> None:
@@ -64,7 +67,7 @@ def test_special_characters_are_escaped_like_cryptography() -> None:
     subject = x509.Name(
         [
             x509.NameAttribute(NameOID.COUNTRY_NAME, "DE"),
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Acme, Inc. + \"Sons\""),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, 'Acme, Inc. + "Sons"'),
             x509.NameAttribute(NameOID.COMMON_NAME, "#hash <x>;"),
         ]
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 import certpolicy as cp
+
 from pki import Pki, make_root
 
 MATCHING = [

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 import certpolicy as cp
+
 from pki import Pki, make_root
 
 

@@ -10,6 +10,7 @@ import pytest
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 import certpolicy as cp
+
 from pki import END, NOW, START, Pki, make_pki, make_root
 
 

@@ -1,10 +1,12 @@
 """Type stubs of the Rust extension module certpolicy._core."""
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, final
 
+__all__ = ["TrustStore", "__version__", "cert_info", "verify_chain", "verify_hostname"]
 __version__: str
 
+@final
 class TrustStore:
     def __init__(self) -> None: ...
     def add_der(self, data: bytes) -> bool: ...

@@ -44,7 +44,10 @@ class CertificateCheckError(CertPolicyError, ssl.SSLCertVerificationError):
         super().__init__(message)
         self.report = report
         self.verify_message = message
-        self.verify_code = None
+        self.verify_code = self.default_verify_code
+
+    # OpenSSL's X509_V_ERR_UNSPECIFIED; subclasses name a closer code where one exists.
+    default_verify_code = 1
 
     def __str__(self) -> str:
         return str(self.args[0]) if self.args else ""
@@ -59,6 +62,7 @@ class HostnameMismatchError(CertificateCheckError):
 
     host: str | None
     presented: list[str]
+    default_verify_code = 62  # X509_V_ERR_HOSTNAME_MISMATCH
 
     def __init__(
         self,
@@ -75,6 +79,8 @@ class HostnameMismatchError(CertificateCheckError):
 
 class CertificateRevokedError(CertificateCheckError):
     """A certificate of the verified path is revoked."""
+
+    default_verify_code = 23  # X509_V_ERR_CERT_REVOKED
 
 
 class RevocationUnavailableError(CertificateCheckError):
