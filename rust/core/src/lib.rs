@@ -16,6 +16,7 @@ pub mod error;
 pub mod hostname;
 pub mod limits;
 mod profile;
+mod timefmt;
 pub mod trust;
 
 #[cfg(test)]
