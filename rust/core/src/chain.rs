@@ -107,14 +107,7 @@ pub(crate) fn subject_of(der: &[u8]) -> String {
 }
 
 fn format_time(unix: UnixTime) -> String {
-    let seconds = unix.as_secs();
-    match i64::try_from(seconds)
-        .ok()
-        .and_then(|s| x509_parser::time::ASN1Time::from_timestamp(s).ok())
-    {
-        Some(time) => time.to_string(),
-        None => format!("{seconds} seconds after the epoch"),
-    }
+    crate::timefmt::rfc3339(i64::try_from(unix.as_secs()).unwrap_or(i64::MAX))
 }
 
 /// Explains a webpki error in words a user can act on.

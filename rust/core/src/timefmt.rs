@@ -16,7 +16,7 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
 }
 
 /// Formats seconds since the Unix epoch as an RFC 3339 UTC timestamp.
-pub fn rfc3339(unix_seconds: i64) -> String {
+pub(crate) fn rfc3339(unix_seconds: i64) -> String {
     let days = unix_seconds.div_euclid(86_400);
     let secs = unix_seconds.rem_euclid(86_400);
     let (year, day, month) = civil_from_days(days);
