@@ -25,7 +25,7 @@ fn short_name(oid: &str) -> Option<&'static str> {
 /// Decodes the ASN.1 string types that appear in names; `None` for anything else.
 fn decode_string(attr: &AttributeTypeAndValue<'_>) -> Option<String> {
     let value = attr.attr_value();
-    let data = value.data.as_ref();
+    let data = value.data;
     match value.tag() {
         Tag::Utf8String
         | Tag::PrintableString
