@@ -3,8 +3,29 @@
 from collections.abc import Sequence
 from typing import Any, final
 
-__all__ = ["TrustStore", "__version__", "cert_info", "verify_chain", "verify_hostname"]
+__all__ = [
+    "PolicyMatcher",
+    "TrustStore",
+    "__version__",
+    "cert_info",
+    "verify_chain",
+    "verify_hostname",
+]
 __version__: str
+
+@final
+class PolicyMatcher:
+    def __new__(
+        cls,
+        specs: Sequence[tuple[str, str, list[str], list[str], bool, int]],
+        policies: Sequence[Any],
+        fallback: Any,
+    ) -> PolicyMatcher: ...
+    def select(
+        self, host: str, ip: object | None = None, port: int | None = None
+    ) -> tuple[Any, int, str | None]: ...
+    def interval_counts(self) -> tuple[int, int]: ...
+    def __len__(self) -> int: ...
 
 @final
 class TrustStore:

@@ -7,12 +7,15 @@ use pyo3::PyErr;
 pyo3::import_exception!(certpolicy.errors, ChainError);
 pyo3::import_exception!(certpolicy.errors, HostnameMismatchError);
 pyo3::import_exception!(certpolicy.errors, MalformedInputError);
+pyo3::import_exception!(certpolicy.errors, PolicyError);
 
 /// Everything the bindings can fail with.
 #[derive(Debug)]
 pub enum Error {
     /// A failure reported by certpolicy-core.
     Core(certpolicy_core::Error),
+    /// A Python exception raised while converting values.
+    Python(PyErr),
 }
 
 impl From<certpolicy_core::Error> for Error {
@@ -32,6 +35,8 @@ impl From<Error> for PyErr {
                 presented,
             }) => HostnameMismatchError::new_err((message, host, presented)),
             Error::Core(Core::MalformedInput(message)) => MalformedInputError::new_err((message,)),
+            Error::Core(Core::Policy(message)) => PolicyError::new_err((message,)),
+            Error::Python(err) => err,
         }
     }
 }

@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 
 mod errors;
+mod policy;
 mod trust_store;
 mod verify;
 
@@ -11,6 +12,8 @@ use pyo3::prelude::*;
 
 #[pymodule]
 mod _core {
+    #[pymodule_export]
+    use super::policy::PolicyMatcher;
     #[pymodule_export]
     use super::trust_store::TrustStore;
     #[pymodule_export]

@@ -19,12 +19,16 @@ pub enum Error {
     },
     /// Input that is not a well-formed certificate, PEM document or argument.
     MalformedInput(String),
+    /// An invalid policy or policy set, or a host no policy can be selected for.
+    Policy(String),
 }
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::Chain(message) | Error::MalformedInput(message) => f.write_str(message),
+            Error::Chain(message) | Error::MalformedInput(message) | Error::Policy(message) => {
+                f.write_str(message)
+            }
             Error::Hostname { message, .. } => f.write_str(message),
         }
     }

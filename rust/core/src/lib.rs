@@ -5,6 +5,7 @@
 //! - [`hostname`]: server identity checks (RFC 6125 section 6).
 //! - [`certinfo`]: certificate summaries (RFC 5280 section 4).
 //! - [`trust`]: trust anchors, parsed once.
+//! - [`policy`]: certificate check policies and their compiled host/IP matcher.
 //!
 //! No Python here: the `certpolicy-py` crate binds this to Python.
 #![forbid(unsafe_code)]
@@ -15,6 +16,7 @@ mod dn;
 pub mod error;
 pub mod hostname;
 pub mod limits;
+pub mod policy;
 mod profile;
 mod timefmt;
 pub mod trust;

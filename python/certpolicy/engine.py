@@ -1,0 +1,256 @@
+"""The engine: selects the policy for a connection and runs the checks it enables."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import tomllib
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from certpolicy.config import AgentConfig
+from certpolicy.errors import (
+    CertificateCheckError,
+    ChainError,
+    ConfigError,
+    HostnameMismatchError,
+    RevocationUnavailableError,
+)
+from certpolicy.policy import Policy, PolicySet
+from certpolicy.report import CheckResult, Report
+from certpolicy.revocation import Retry, RevocationConfig
+from certpolicy.sync import SyncResult, sync_policies
+from certpolicy.trust import TrustStore
+from certpolicy.verify import cert_info, verify_chain, verify_hostname
+
+__all__ = ["Engine"]
+
+logger = logging.getLogger("certpolicy")
+
+
+class Engine:
+    """Checks connections by the policy that applies to them.
+
+    Every argument is optional: ``PolicySet.defaults()``, ``TrustStore.default()``,
+    ``RevocationConfig()``. The trust store and policies are loaded once, never per check.
+    """
+
+    def __init__(
+        self,
+        policies: PolicySet | None = None,
+        trust: TrustStore | None = None,
+        revocation: RevocationConfig | None = None,
+        *,
+        config: AgentConfig | None = None,
+    ) -> None:
+        self._policies = policies if policies is not None else PolicySet.defaults()
+        self._trust = trust if trust is not None else TrustStore.default()
+        self._revocation = revocation if revocation is not None else RevocationConfig()
+        self._config = config
+        if not isinstance(self._policies, PolicySet):
+            raise ConfigError("policies must be a certpolicy.PolicySet")
+        if not isinstance(self._trust, TrustStore):
+            raise ConfigError("trust must be a certpolicy.TrustStore")
+        if not isinstance(self._revocation, RevocationConfig):
+            raise ConfigError("revocation must be a certpolicy.RevocationConfig")
+
+    @property
+    def policies(self) -> PolicySet:
+        """The policies in force (replaced atomically by :meth:`sync_policies`)."""
+        return self._policies
+
+    @property
+    def trust(self) -> TrustStore:
+        return self._trust
+
+    @property
+    def revocation(self) -> RevocationConfig:
+        return self._revocation
+
+    @property
+    def config(self) -> AgentConfig | None:
+        """The config.xml the engine was made from, if any."""
+        return self._config
+
+    def _replace_policies(self, policies: PolicySet) -> None:
+        # One attribute store: checks running concurrently see the old or the new set.
+        self._policies = policies
+
+    @classmethod
+    def from_config(cls, path: str | os.PathLike[str]) -> Engine:
+        """An engine from an agent ``config.xml`` (bootstrap policy + defaults) or a
+        ``certpolicy.toml`` (see the README for its format)."""
+        target = Path(path)
+        if target.suffix.lower() == ".xml":
+            config = AgentConfig.read(target)
+            return cls(config.policy_set(), config=config)
+        if target.suffix.lower() == ".toml":
+            return _engine_from_toml(cls, target)
+        raise ConfigError(f"{target}: expected a config.xml or a .toml file")
+
+    def sync_policies(self, *, timeout: float = 10.0) -> SyncResult:
+        """Fetches the instance's policy table over a connection checked by the current
+        (bootstrap) instance policy and, when it is valid, replaces the policies atomically
+        and writes the instance policy's checks back into config.xml. On any failure the last
+        good policies stay and the result says why. ``timeout`` bounds each network wait."""
+        return sync_policies(self, timeout=timeout)
+
+    def check(
+        self,
+        chain: Sequence[bytes],
+        host: str,
+        *,
+        ip: str | None = None,
+        port: int = 443,
+        at: dt.datetime | None = None,
+    ) -> Report:
+        """Runs the checks of the policy selected for (host, ip, port) on a presented chain
+        (DER, leaf first) and reports each: passed, failed or skipped by the policy."""
+        presented = tuple(bytes(c) for c in chain)
+        policy, reason = self._policies.explain(host, ip, port)
+        logger.debug(
+            "calculating security policy for %s:%s (ip %s): %r, %s",
+            host,
+            port,
+            ip,
+            policy.name,
+            reason,
+            extra={"host": host, "port": port, "ip": ip, "policy": policy.name, "reason": reason},
+        )
+        results: list[CheckResult] = []
+        verified: list[bytes] | None = None
+
+        if not policy.check_chain:
+            results.append(_skipped("chain", policy))
+        elif not presented:
+            results.append(_failed("chain", ChainError("the server presented no certificate")))
+        else:
+            try:
+                verified = verify_chain(presented, self._trust, at=at)
+                anchor = cert_info(verified[-1])["subject"]
+                results.append(CheckResult("chain", "passed", f"verified to trust anchor {anchor}"))
+            except ChainError as exc:
+                results.append(_failed("chain", exc))
+
+        if not policy.check_hostname:
+            results.append(_skipped("hostname", policy))
+        elif not presented:
+            results.append(
+                _failed("hostname", HostnameMismatchError("no certificate to check", host))
+            )
+        else:
+            try:
+                verify_hostname(presented[0], host, allow_common_name=policy.allow_common_name)
+                results.append(CheckResult("hostname", "passed", f"valid for {host}"))
+            except HostnameMismatchError as exc:
+                results.append(_failed("hostname", exc))
+
+        if not policy.check_revocation:
+            results.append(_skipped("revocation", policy))
+        else:
+            results.append(self._revocation_result(host, port))
+
+        report = Report(
+            host=host,
+            port=port,
+            ip=ip,
+            policy=policy,
+            reason=reason,
+            results=tuple(results),
+            chain=presented,
+            verified_path=None if verified is None else tuple(verified),
+        )
+        for failure in report.failures:
+            logger.warning(
+                "certificate check failed for %s:%s (policy %r): %s: %s",
+                host,
+                port,
+                policy.name,
+                failure.name,
+                failure.detail,
+                extra={
+                    "host": host,
+                    "port": port,
+                    "ip": ip,
+                    "policy": policy.name,
+                    "check": failure.name,
+                    "reason": failure.detail,
+                },
+            )
+        return report
+
+    def _revocation_result(self, host: str, port: int) -> CheckResult:
+        detail = (
+            "no revocation method gave a definitive answer: CRL and OCSP checking are not "
+            "available in this version of certpolicy"
+        )
+        if self._revocation.on_unavailable == "allow":
+            logger.warning(
+                "revocation unavailable for %s:%s, allowed by on_unavailable='allow': %s",
+                host,
+                port,
+                detail,
+                extra={"host": host, "port": port, "check": "revocation", "reason": detail},
+            )
+            return CheckResult("revocation", "passed", f"{detail}; allowed (on_unavailable)")
+        return _failed("revocation", RevocationUnavailableError(detail))
+
+    def enforce(
+        self,
+        chain: Sequence[bytes],
+        host: str,
+        *,
+        ip: str | None = None,
+        port: int = 443,
+        at: dt.datetime | None = None,
+    ) -> Report:
+        """Like :meth:`check`, but raises the failure (a :class:`CertificateCheckError`)."""
+        report = self.check(chain, host, ip=ip, port=port, at=at)
+        report.raise_for_status()
+        return report
+
+
+def _skipped(name: Any, policy: Policy) -> CheckResult:
+    return CheckResult(name, "skipped", f'disabled by policy "{policy.name}"')
+
+
+def _failed(name: Any, error: CertificateCheckError) -> CheckResult:
+    return CheckResult(name, "failed", str(error), error)
+
+
+def _engine_from_toml(cls: type[Engine], path: Path) -> Engine:
+    try:
+        data = tomllib.loads(path.read_text("utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"cannot read {path}: {exc}") from exc
+    unknown = set(data) - {"policy", "trust", "revocation", "config_xml"}
+    if unknown:
+        raise ConfigError(f"{path}: unknown key(s) {', '.join(sorted(unknown))}")
+    base = path.parent
+    config = None
+    if "config_xml" in data:
+        config = AgentConfig.read(base / str(data["config_xml"]))
+    if "policy" in data:
+        policies = PolicySet(Policy.from_dict(entry) for entry in data["policy"])
+    elif config is not None:
+        policies = config.policy_set()
+    else:
+        policies = PolicySet.defaults()
+    trust_table = data.get("trust", {})
+    if not isinstance(trust_table, dict):
+        raise ConfigError(f"{path}: [trust] must be a table")
+    trust = TrustStore.default() if trust_table.get("defaults", True) else TrustStore()
+    for name in trust_table.get("files", []):
+        trust.add_file(base / str(name))
+    revocation_table = dict(data.get("revocation", {}))
+    if "retry" in revocation_table:
+        revocation_table["retry"] = Retry(**revocation_table["retry"])
+    if "cache_dir" in revocation_table:
+        revocation_table["cache_dir"] = base / str(revocation_table["cache_dir"])
+    try:
+        revocation = RevocationConfig(**revocation_table)
+    except TypeError as exc:
+        raise ConfigError(f"{path}: [revocation]: {exc}") from exc
+    return cls(policies, trust, revocation, config=config)
