@@ -103,7 +103,7 @@ impl PolicyMatcher {
         };
         (policy, code, source)
             .into_pyobject(py)
-            .map_err(|err| Error::Python(err.into()))
+            .map_err(Error::Python)
     }
 
     /// (IPv4, IPv6) counts of the disjoint intervals the ranges were flattened into.

@@ -200,16 +200,22 @@ pub fn verify_chain(
         if intermediates.len() > max_intermediates {
             return Err(webpki::Error::MaximumPathDepthExceeded);
         }
-        let anchor_der = anchor_der_of(store, path.anchor())?;
+        let anchor = store
+            .anchor_for(path.anchor())
+            .ok_or(webpki::Error::UnknownIssuer)?;
         let mut certs = Vec::with_capacity(1 + intermediates.len());
         certs.push(chain[0]);
         certs.extend(intermediates.iter().map(|cert| cert.as_ref()));
-        profile::check_path(&certs, anchor_der.as_ref(), options.at_unix_seconds).map_err(
-            |reason| {
-                profile_reason.replace(Some(reason));
-                PROFILE_REJECTION
-            },
+        profile::check_path(
+            &certs,
+            anchor.der.as_ref(),
+            &anchor.profile,
+            options.at_unix_seconds,
         )
+        .map_err(|reason| {
+            profile_reason.replace(Some(reason));
+            PROFILE_REJECTION
+        })
     };
     let time = UnixTime::since_unix_epoch(Duration::from_secs(options.at_unix_seconds));
     let path = leaf

@@ -8,12 +8,15 @@ use rustls_pki_types::{CertificateDer, TrustAnchor};
 
 use crate::error::Error;
 use crate::limits::{MAX_CERT_BYTES, MAX_PEM_BYTES, MAX_TRUST_ANCHORS};
+use crate::profile::AnchorProfile;
 
 /// One anchor: what webpki needs, plus the certificate it came from (returned to callers as
-/// the last element of a verified path).
+/// the last element of a verified path) and its profile facts, read once here so that
+/// verification never re-parses the anchor.
 #[derive(Debug, Clone)]
 pub(crate) struct Anchor {
     pub(crate) der: CertificateDer<'static>,
+    pub(crate) profile: AnchorProfile,
 }
 
 /// An immutable-after-construction set of trust anchors. Clone it to add to it; the bindings
@@ -59,6 +62,15 @@ impl TrustStore {
         self.certs.get(index).map(|anchor| &anchor.der)
     }
 
+    /// The stored anchor a webpki trust anchor of `anchors()` stands for (the one it is an
+    /// element of).
+    pub(crate) fn anchor_for(&self, anchor: &TrustAnchor<'_>) -> Option<&Anchor> {
+        self.anchors
+            .iter()
+            .position(|candidate| std::ptr::eq(candidate, anchor))
+            .and_then(|index| self.certs.get(index))
+    }
+
     /// Adds one DER certificate as an anchor (v1 certificates included, as RFC 5280 section
     /// 6.1.1 allows any trusted public key). Returns false when it was already present.
     pub fn add_der(&mut self, der: &[u8]) -> Result<bool, Error> {
@@ -83,8 +95,9 @@ impl TrustStore {
                 Error::MalformedInput(format!("not a usable trust anchor certificate: {err}"))
             })?
             .to_owned();
+        let profile = AnchorProfile::of(&cert);
         self.anchors.push(anchor);
-        self.certs.push(Anchor { der: cert });
+        self.certs.push(Anchor { der: cert, profile });
         self.fingerprints.insert(fingerprint);
         Ok(true)
     }
