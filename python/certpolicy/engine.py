@@ -13,6 +13,7 @@ from typing import Any
 from certpolicy.config import AgentConfig
 from certpolicy.errors import (
     CertificateCheckError,
+    CertificateRevokedError,
     ChainError,
     ConfigError,
     HostnameMismatchError,
@@ -20,7 +21,13 @@ from certpolicy.errors import (
 )
 from certpolicy.policy import Policy, PolicySet
 from certpolicy.report import CheckResult, Report
-from certpolicy.revocation import Retry, RevocationConfig
+from certpolicy.revocation import (
+    PathAnswer,
+    Retry,
+    RevocationChecker,
+    RevocationConfig,
+    default_methods,
+)
 from certpolicy.sync import SyncResult, sync_policies
 from certpolicy.trust import TrustStore
 from certpolicy.verify import cert_info, verify_chain, verify_hostname
@@ -55,6 +62,9 @@ class Engine:
             raise ConfigError("trust must be a certpolicy.TrustStore")
         if not isinstance(self._revocation, RevocationConfig):
             raise ConfigError("revocation must be a certpolicy.RevocationConfig")
+        self._revocation_checker = RevocationChecker(
+            self._revocation, default_methods(self._revocation)
+        )
 
     @property
     def policies(self) -> PolicySet:
@@ -147,10 +157,19 @@ class Engine:
             except HostnameMismatchError as exc:
                 results.append(_failed("hostname", exc))
 
+        revocation: PathAnswer | None = None
         if not policy.check_revocation:
             results.append(_skipped("revocation", policy))
+        elif policy.check_chain and verified is None:
+            results.append(
+                CheckResult("revocation", "skipped", "not checked: the chain did not verify")
+            )
         else:
-            results.append(self._revocation_result(host, port))
+            # With the chain check off, the presented order stands in for the path.
+            revocation = self._revocation_checker.check_path(
+                verified if verified is not None else presented, at=at
+            )
+            results.append(self._revocation_result(revocation, host, port))
 
         report = Report(
             host=host,
@@ -161,6 +180,7 @@ class Engine:
             results=tuple(results),
             chain=presented,
             verified_path=None if verified is None else tuple(verified),
+            revocation=revocation,
         )
         for failure in report.failures:
             logger.warning(
@@ -181,11 +201,12 @@ class Engine:
             )
         return report
 
-    def _revocation_result(self, host: str, port: int) -> CheckResult:
-        detail = (
-            "no revocation method gave a definitive answer: CRL and OCSP checking are not "
-            "available in this version of certpolicy"
-        )
+    def _revocation_result(self, answer: PathAnswer, host: str, port: int) -> CheckResult:
+        detail = answer.detail()
+        if answer.status == "good":
+            return CheckResult("revocation", "passed", detail)
+        if answer.status == "revoked":
+            return _failed("revocation", CertificateRevokedError(detail))
         if self._revocation.on_unavailable == "allow":
             logger.warning(
                 "revocation unavailable for %s:%s, allowed by on_unavailable='allow': %s",

@@ -13,6 +13,7 @@ from certpolicy.errors import (
     RevocationUnavailableError,
 )
 from certpolicy.policy import Policy
+from certpolicy.revocation import PathAnswer
 
 __all__ = ["CheckResult", "Report"]
 
@@ -48,6 +49,8 @@ class Report:
     results: tuple[CheckResult, ...]
     chain: tuple[bytes, ...] = field(repr=False)
     verified_path: tuple[bytes, ...] | None = field(default=None, repr=False)
+    # What each revocation method answered, when revocation was checked.
+    revocation: PathAnswer | None = None
 
     @property
     def ok(self) -> bool:
@@ -99,4 +102,10 @@ class Report:
             "policy_kind": self.policy.kind,
             "reason": self.reason,
             "checks": {r.name: {"status": r.status, "detail": r.detail} for r in self.results},
+            "revocation": None
+            if self.revocation is None
+            else [
+                {"method": a.method, "status": a.status, "source": a.source, "detail": a.detail}
+                for a in self.revocation.answers
+            ],
         }

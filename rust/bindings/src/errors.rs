@@ -8,6 +8,8 @@ pyo3::import_exception!(certpolicy.errors, ChainError);
 pyo3::import_exception!(certpolicy.errors, HostnameMismatchError);
 pyo3::import_exception!(certpolicy.errors, MalformedInputError);
 pyo3::import_exception!(certpolicy.errors, PolicyError);
+pyo3::import_exception!(certpolicy.errors, CrlError);
+pyo3::import_exception!(certpolicy.errors, OcspError);
 
 /// Everything the bindings can fail with.
 #[derive(Debug)]
@@ -36,6 +38,8 @@ impl From<Error> for PyErr {
             }) => HostnameMismatchError::new_err((message, host, presented)),
             Error::Core(Core::MalformedInput(message)) => MalformedInputError::new_err((message,)),
             Error::Core(Core::Policy(message)) => PolicyError::new_err((message,)),
+            Error::Core(Core::Crl(message)) => CrlError::new_err((message,)),
+            Error::Core(Core::Ocsp(message)) => OcspError::new_err((message,)),
             Error::Python(err) => err,
         }
     }

@@ -3,7 +3,9 @@
 //! becomes one typed `certpolicy.errors` exception.
 #![forbid(unsafe_code)]
 
+mod crl;
 mod errors;
+mod ocsp;
 mod policy;
 mod trust_store;
 mod verify;
@@ -22,6 +24,8 @@ mod _core {
     #[pymodule_init]
     fn init(module: &pyo3::Bound<'_, pyo3::types::PyModule>) -> pyo3::PyResult<()> {
         use pyo3::types::PyModuleMethods;
-        module.add("__version__", env!("CARGO_PKG_VERSION"))
+        module.add("__version__", env!("CARGO_PKG_VERSION"))?;
+        super::crl::register(module)?;
+        super::ocsp::register(module)
     }
 }

@@ -21,12 +21,21 @@ pub enum Error {
     MalformedInput(String),
     /// An invalid policy or policy set, or a host no policy can be selected for.
     Policy(String),
+    /// A CRL that is malformed, wrongly signed or otherwise unusable (RFC 5280 section 5).
+    Crl(String),
+    /// An OCSP request that cannot be built or a response that fails verification
+    /// (RFC 6960).
+    Ocsp(String),
 }
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::Chain(message) | Error::MalformedInput(message) | Error::Policy(message) => {
+            Error::Chain(message)
+            | Error::MalformedInput(message)
+            | Error::Policy(message)
+            | Error::Crl(message)
+            | Error::Ocsp(message) => {
                 f.write_str(message)
             }
             Error::Hostname { message, .. } => f.write_str(message),

@@ -12,10 +12,12 @@
 
 pub mod certinfo;
 pub mod chain;
+pub mod crl;
 mod dn;
 pub mod error;
 pub mod hostname;
 pub mod limits;
+pub mod ocsp;
 pub mod policy;
 mod profile;
 mod timefmt;

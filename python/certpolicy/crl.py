@@ -1,0 +1,21 @@
+"""CRL revocation checking (work in progress: answers "unavailable")."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from certpolicy.revocation import MethodAnswer, RevocationConfig
+
+__all__ = ["CrlChecker"]
+
+
+class CrlChecker:
+    """CRL revocation method."""
+
+    name = "crl"
+
+    def __init__(self, config: RevocationConfig) -> None:
+        self.config = config
+
+    def check(self, cert: bytes, issuer: bytes, *, at: dt.datetime | None) -> MethodAnswer:
+        return MethodAnswer("crl", "unavailable", "", "not available in this version")

@@ -1,0 +1,1 @@
+//! OCSP (RFC 6960): request building and complete response verification.
