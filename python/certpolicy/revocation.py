@@ -69,6 +69,8 @@ class RevocationConfig:
     timeout: float = 10.0
     retry: Retry = field(default_factory=Retry)
     max_crl_bytes: int = 100 * 1024 * 1024
+    # OCSP responses without nextUpdate are cached at most this long (seconds).
+    ocsp_max_age: float = 300.0
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
@@ -83,6 +85,8 @@ class RevocationConfig:
             raise ConfigError("retry must be a certpolicy.Retry")
         if self.max_crl_bytes <= 0:
             raise ConfigError("max_crl_bytes must be > 0")
+        if self.ocsp_max_age < 0:
+            raise ConfigError("ocsp_max_age must be >= 0")
         object.__setattr__(self, "cache_dir", Path(self.cache_dir))
 
 
