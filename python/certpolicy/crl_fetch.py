@@ -1,0 +1,182 @@
+"""Downloading CRLs over HTTP(S) with urllib3: pooled connections, timeouts, conditional GET
+(ETag / Last-Modified, RFC 9110 section 13), a size cap enforced while streaming, and
+urllib3's ``Retry`` driving exponential backoff with jitter for every retryable failure —
+connection errors, timeouts, 408/429/5xx answers and bodies cut short.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from dataclasses import dataclass
+from itertools import takewhile
+
+import certifi
+import urllib3
+from urllib3.exceptions import HTTPError, MaxRetryError
+from urllib3.util import Retry as Urllib3Retry
+from urllib3.util import Timeout
+
+from certpolicy._core import __version__
+from certpolicy.errors import CrlError
+from certpolicy.revocation import Retry, RevocationConfig
+
+__all__ = ["CrlFetchError", "Fetched", "Fetcher"]
+
+logger = logging.getLogger("certpolicy")
+
+RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+# One attempt may take at most this many times the (per-read) timeout in all: a server that
+# trickles bytes just faster than the timeout cannot hold a check forever.
+ATTEMPT_TIMEOUTS = 10
+MAX_REDIRECTS = 3
+CHUNK_BYTES = 256 * 1024
+ACCEPT = "application/pkix-crl, application/x-pkcs7-crl;q=0.9, */*;q=0.5"
+
+
+class CrlFetchError(CrlError):
+    """A download failed after its retries; the message says why."""
+
+
+@dataclass(frozen=True, slots=True)
+class Fetched:
+    """A download: ``body`` is None when the server answered 304 Not Modified."""
+
+    url: str
+    body: bytes | None
+    etag: str | None
+    last_modified: str | None
+    attempts: int
+
+
+class BackoffRetry(Urllib3Retry):
+    """urllib3's ``Retry`` with "equal jitter" exponential backoff from the first retry on:
+    retry n waits a uniformly random time in [b/2, b], b = min(max_backoff, backoff * 2**(n-1)).
+    (urllib3's own formula waits nothing before the first retry.)"""
+
+    def get_backoff_time(self) -> float:
+        errors = len(list(takewhile(lambda h: h.redirect_location is None, reversed(self.history))))
+        if errors == 0:
+            return 0.0
+        base = min(self.backoff_max, self.backoff_factor * 2 ** (errors - 1))
+        return random.uniform(base / 2, base)
+
+    @classmethod
+    def from_config(cls, retry: Retry) -> BackoffRetry:
+        retries = retry.attempts - 1
+        return cls(
+            total=None,
+            connect=retries,
+            read=retries,
+            status=retries,
+            other=retries,
+            redirect=MAX_REDIRECTS,
+            allowed_methods=frozenset({"GET"}),
+            status_forcelist=RETRY_STATUSES,
+            backoff_factor=retry.backoff,
+            backoff_max=retry.max_backoff,
+            # A Retry-After of hours would hold the connection being checked that long.
+            respect_retry_after_header=False,
+            raise_on_status=True,
+        )
+
+
+def default_pool(config: RevocationConfig) -> urllib3.PoolManager:
+    """The connection pool of a fetcher: certifi's roots for https:// distribution points."""
+    return urllib3.PoolManager(
+        num_pools=32,
+        maxsize=4,
+        ca_certs=certifi.where(),
+        timeout=Timeout(connect=config.timeout, read=config.timeout),
+        headers={"User-Agent": f"certpolicy/{__version__}"},
+    )
+
+
+def _reason(error: BaseException) -> str:
+    if isinstance(error, MaxRetryError):
+        inner = error.reason
+        return f"gave up after retries: {inner}" if inner is not None else "gave up after retries"
+    return str(error) or type(error).__name__
+
+
+class Fetcher:
+    """GETs CRLs for one configuration."""
+
+    def __init__(self, config: RevocationConfig, http: urllib3.PoolManager | None = None) -> None:
+        self._config = config
+        self._http = http if http is not None else default_pool(config)
+        self._timeout = Timeout(connect=config.timeout, read=config.timeout)
+
+    def fetch(
+        self, url: str, *, etag: str | None = None, last_modified: str | None = None
+    ) -> Fetched:
+        """Downloads ``url``; with validators, a conditional GET. Raises CrlFetchError."""
+        headers = {"Accept": ACCEPT}
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
+        retry: Urllib3Retry = BackoffRetry.from_config(self._config.retry)
+        while True:
+            try:
+                response = self._http.request(
+                    "GET",
+                    url,
+                    headers=headers,
+                    retries=retry,
+                    timeout=self._timeout,
+                    preload_content=False,
+                )
+            except (HTTPError, OSError, ValueError) as exc:
+                raise CrlFetchError(f"download failed: {_reason(exc)}") from exc
+            # Every earlier try (retried by urllib3 or below) is in the history.
+            attempts = len(response.retries.history) + 1 if response.retries else 1
+            try:
+                return self._read(url, response, attempts)
+            except (HTTPError, OSError) as exc:
+                # The body broke off (truncated, reset, timed out): the same retry budget
+                # and backoff as a failed request.
+                response.close()
+                response.release_conn()
+                try:
+                    retry = (response.retries or retry).increment("GET", url, error=exc)
+                except MaxRetryError as final:
+                    raise CrlFetchError(f"download failed: {_reason(final)}") from exc
+                logger.debug("CRL download from %s broke off (%s); retrying", url, exc)
+                retry.sleep()
+
+    def _read(self, url: str, response: urllib3.BaseHTTPResponse, attempts: int) -> Fetched:
+        etag = response.headers.get("ETag")
+        last_modified = response.headers.get("Last-Modified")
+        if response.status == 304:
+            response.drain_conn()
+            return Fetched(url, None, etag, last_modified, attempts)
+        if response.status != 200:
+            response.close()
+            raise CrlFetchError(f"the server answered HTTP {response.status}")
+        limit = self._config.max_crl_bytes
+        declared = response.headers.get("Content-Length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            response.close()
+            response.release_conn()
+            raise CrlFetchError(
+                f"the CRL is {int(declared)} bytes, more than max_crl_bytes ({limit})"
+            )
+        body = bytearray()
+        deadline = time.monotonic() + ATTEMPT_TIMEOUTS * self._config.timeout
+        for chunk in response.stream(CHUNK_BYTES):
+            body += chunk
+            if len(body) > limit:
+                response.close()
+                response.release_conn()
+                raise CrlFetchError(f"the CRL is larger than max_crl_bytes ({limit})")
+            if time.monotonic() > deadline:
+                response.close()
+                response.release_conn()
+                raise CrlFetchError(
+                    f"the download took longer than {ATTEMPT_TIMEOUTS} x timeout "
+                    f"({ATTEMPT_TIMEOUTS * self._config.timeout:g} s)"
+                )
+        response.release_conn()
+        return Fetched(url, bytes(body), etag, last_modified, attempts)

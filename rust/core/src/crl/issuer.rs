@@ -1,0 +1,208 @@
+//! Whether a certificate is the CRL's issuer (RFC 5280 section 6.3.3 (f)) and whether a CRL
+//! speaks for a certificate (section 6.3.3 (a), (b)).
+
+use rustls_pki_types::{CertificateDer, SignatureVerificationAlgorithm};
+use webpki::EndEntityCert;
+use x509_parser::extensions::{DistributionPointName, GeneralName, ParsedExtension};
+use x509_parser::prelude::{FromDer, X509Certificate};
+
+use super::fields::Fields;
+use crate::dn::rfc4514;
+use crate::limits::MAX_CERT_BYTES;
+
+/// The CRL signature algorithms accepted: the same set, and the same ring implementations,
+/// as certificate signatures in [`crate::chain`] (CA/Browser Forum Baseline Requirements
+/// section 7.1.3.2: no SHA-1, RSA keys of 2048 to 8192 bits).
+static SUPPORTED_SIGNATURE_ALGORITHMS: &[&dyn SignatureVerificationAlgorithm] = &[
+    webpki::ring::ECDSA_P256_SHA256,
+    webpki::ring::ECDSA_P256_SHA384,
+    webpki::ring::ECDSA_P384_SHA256,
+    webpki::ring::ECDSA_P384_SHA384,
+    webpki::ring::ED25519,
+    webpki::ring::RSA_PKCS1_2048_8192_SHA256,
+    webpki::ring::RSA_PKCS1_2048_8192_SHA384,
+    webpki::ring::RSA_PKCS1_2048_8192_SHA512,
+    webpki::ring::RSA_PKCS1_2048_8192_SHA256_ABSENT_PARAMS,
+    webpki::ring::RSA_PKCS1_2048_8192_SHA384_ABSENT_PARAMS,
+    webpki::ring::RSA_PKCS1_2048_8192_SHA512_ABSENT_PARAMS,
+    webpki::ring::RSA_PSS_2048_8192_SHA256_LEGACY_KEY,
+    webpki::ring::RSA_PSS_2048_8192_SHA384_LEGACY_KEY,
+    webpki::ring::RSA_PSS_2048_8192_SHA512_LEGACY_KEY,
+];
+
+fn parse_cert<'a>(der: &'a [u8], role: &str) -> Result<X509Certificate<'a>, String> {
+    if der.len() > MAX_CERT_BYTES {
+        return Err(format!(
+            "the {role} certificate is {} bytes; at most {MAX_CERT_BYTES} are accepted",
+            der.len()
+        ));
+    }
+    match X509Certificate::from_der(der) {
+        Ok(([], cert)) => Ok(cert),
+        _ => Err(format!(
+            "the {role} certificate is not a DER X.509 certificate"
+        )),
+    }
+}
+
+/// Checks that `issuer` (DER) issued the CRL: its subject is the CRL issuer, its subject key
+/// identifier matches the CRL's authority key identifier (when both are present), its key
+/// usage (when present) allows cRLSign, and its key verifies the CRL signature.
+pub(super) fn verify(der: &[u8], fields: &Fields, issuer: &[u8]) -> Result<(), String> {
+    let cert = parse_cert(issuer, "issuer")?;
+    let crl_issuer = &der[fields.issuer_der.clone()];
+    if cert.subject().as_raw() != crl_issuer {
+        return Err(format!(
+            "the CRL was issued by \"{}\", not by \"{}\"",
+            fields.issuer,
+            rfc4514(cert.subject())
+        ));
+    }
+    let mut subject_key_id = None;
+    for extension in cert.extensions() {
+        match extension.parsed_extension() {
+            ParsedExtension::SubjectKeyIdentifier(id) => subject_key_id = Some(id.0),
+            ParsedExtension::KeyUsage(usage) if !usage.crl_sign() => {
+                return Err(format!(
+                    "the issuer certificate \"{}\" may not sign CRLs: its key usage lacks \
+                     cRLSign (RFC 5280 section 4.2.1.3)",
+                    fields.issuer
+                ));
+            }
+            _ => {}
+        }
+    }
+    if let (Some(crl_key_id), Some(cert_key_id)) = (&fields.authority_key_id, subject_key_id) {
+        if crl_key_id.as_slice() != cert_key_id {
+            return Err(format!(
+                "the CRL's authority key identifier does not match the subject key identifier \
+                 of \"{}\": it was signed by another key of that name",
+                fields.issuer
+            ));
+        }
+    }
+    verify_signature(der, fields, issuer)
+}
+
+fn verify_signature(der: &[u8], fields: &Fields, issuer: &[u8]) -> Result<(), String> {
+    let issuer_der = CertificateDer::from(issuer);
+    let signer = EndEntityCert::try_from(&issuer_der)
+        .map_err(|err| format!("the issuer certificate cannot be used: {err}"))?;
+    let algorithm = &der[fields.algorithm.clone()];
+    let (message, signature) = (&der[fields.tbs.clone()], &der[fields.signature.clone()]);
+    let mut key_mismatch = false;
+    for candidate in SUPPORTED_SIGNATURE_ALGORITHMS
+        .iter()
+        .filter(|alg| alg.signature_alg_id().as_ref() == algorithm)
+    {
+        match signer.verify_signature(*candidate, message, signature) {
+            Ok(()) => return Ok(()),
+            Err(webpki::Error::UnsupportedSignatureAlgorithmForPublicKeyContext(_)) => {
+                key_mismatch = true;
+            }
+            Err(_) => {
+                return Err(format!(
+                    "the CRL signature does not verify with the key of \"{}\"",
+                    fields.issuer
+                ));
+            }
+        }
+    }
+    Err(if key_mismatch {
+        format!(
+            "the CRL signature algorithm does not fit the key of \"{}\"",
+            fields.issuer
+        )
+    } else {
+        "the CRL is signed with an unsupported or insecure algorithm (accepted: ECDSA P-256/P-384, \
+         Ed25519, RSA 2048-8192 PKCS#1 v1.5 or PSS with SHA-256/384/512)"
+            .to_owned()
+    })
+}
+
+/// Checks that the CRL speaks for `cert` (DER): the same issuer name, and a scope
+/// (issuingDistributionPoint) that includes it.
+pub(super) fn check_scope(der: &[u8], fields: &Fields, cert: &[u8]) -> Result<(), String> {
+    let cert = parse_cert(cert, "checked")?;
+    if cert.issuer().as_raw() != &der[fields.issuer_der.clone()] {
+        return Err(format!(
+            "the CRL of \"{}\" does not cover a certificate issued by \"{}\"",
+            fields.issuer,
+            rfc4514(cert.issuer())
+        ));
+    }
+    let is_ca = cert
+        .basic_constraints()
+        .ok()
+        .flatten()
+        .is_some_and(|bc| bc.value.ca);
+    if fields.scope.only_user_certs && is_ca {
+        return Err("the CRL covers only end-entity certificates, not this CA".to_owned());
+    }
+    if fields.scope.only_ca_certs && !is_ca {
+        return Err("the CRL covers only CA certificates, not this end-entity".to_owned());
+    }
+    if fields.scope.uris.is_empty() {
+        return Ok(());
+    }
+    // Section 6.3.3 (b)(2)(i): a distribution point of the certificate must be one the CRL
+    // names. A certificate without distribution points is in scope by issuer alone.
+    let mut cert_uris = Vec::new();
+    for extension in cert.extensions() {
+        if let ParsedExtension::CRLDistributionPoints(points) = extension.parsed_extension() {
+            for point in points.iter() {
+                if let Some(DistributionPointName::FullName(names)) = &point.distribution_point {
+                    cert_uris.extend(names.iter().filter_map(|name| match name {
+                        GeneralName::URI(uri) => Some(*uri),
+                        _ => None,
+                    }));
+                }
+            }
+        }
+    }
+    if cert_uris.is_empty()
+        || cert_uris
+            .iter()
+            .any(|uri| fields.scope.uris.iter().any(|u| u == uri))
+    {
+        return Ok(());
+    }
+    Err(format!(
+        "the CRL is the partition for {} and does not cover this certificate's distribution \
+         points ({})",
+        fields.scope.uris.join(", "),
+        cert_uris.join(", ")
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::fields;
+    use super::super::testdata::file;
+    use super::*;
+
+    #[test]
+    fn verifies_the_right_issuer_only() {
+        let der = file("crl.der");
+        let fields = fields::read(&der).expect("fields");
+        assert!(verify(&der, &fields, &file("issuer.der")).is_ok());
+        assert!(verify(&der, &fields, &file("other_ca.der")).is_err());
+        assert!(verify(&der, &fields, &file("imposter.der")).is_err());
+        assert!(verify(&der, &fields, &file("no_crl_sign.der")).is_err());
+        assert!(verify(&der, &fields, b"").is_err());
+        let huge = vec![0u8; MAX_CERT_BYTES + 1];
+        assert!(
+            verify(&der, &fields, &huge)
+                .expect_err("too big")
+                .contains("at most")
+        );
+    }
+
+    #[test]
+    fn a_signature_made_by_another_key_fails() {
+        let der = file("crl_wrong_signer.der");
+        let fields = fields::read(&der).expect("fields");
+        let text = verify_signature(&der, &fields, &file("issuer.der")).expect_err("wrong key");
+        assert!(text.contains("does not verify"), "{text}");
+    }
+}
