@@ -1,0 +1,147 @@
+"""Where verified OCSP answers are kept until nextUpdate, and how concurrent checks of one
+certificate share one fetch.
+
+- :class:`OcspMemoryCache`: verified answers by CertID key, bounded (oldest evicted first).
+- :class:`OcspDiskCache`: the response DER under ``cache_dir/ocsp/``, written atomically.
+  Entries are verified again when loaded; the caller discards those that fail.
+- :class:`SingleFlight`: one call per key at a time; concurrent callers wait for its result.
+  The lock guards only the table of calls, never the call itself.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import os
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Generic, TypeVar, cast
+
+from certpolicy._atomic import atomic_write_bytes
+
+__all__ = ["CachedAnswer", "OcspDiskCache", "OcspMemoryCache", "SingleFlight"]
+
+T = TypeVar("T")
+_KEY = re.compile(r"[0-9a-f]{64}")
+
+
+@dataclass(frozen=True, slots=True)
+class CachedAnswer(Generic[T]):
+    """A verified answer and the time span it may be reused in (``not_before`` ..
+    ``not_after``, both inclusive; the clock-skew allowance already applied)."""
+
+    value: T
+    source: str
+    not_before: dt.datetime
+    not_after: dt.datetime
+
+    def fresh_at(self, when: dt.datetime) -> bool:
+        return self.not_before <= when <= self.not_after
+
+
+class OcspMemoryCache(Generic[T]):
+    """Verified answers in memory, at most ``max_entries`` (the oldest stored go first)."""
+
+    def __init__(self, max_entries: int = 4096) -> None:
+        self._entries: OrderedDict[str, CachedAnswer[T]] = OrderedDict()
+        self._lock = threading.Lock()
+        self._max_entries = max_entries
+
+    def get(self, key: str, when: dt.datetime) -> CachedAnswer[T] | None:
+        with self._lock:
+            entry = self._entries.get(key)
+        return entry if entry is not None and entry.fresh_at(when) else None
+
+    def put(self, key: str, entry: CachedAnswer[T]) -> None:
+        with self._lock:
+            self._entries.pop(key, None)
+            self._entries[key] = entry
+            while len(self._entries) > self._max_entries:
+                self._entries.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+class OcspDiskCache:
+    """Response DER files ``<sha256 of the CertID request>.der`` in ``directory``."""
+
+    def __init__(self, directory: Path, max_bytes: int) -> None:
+        self.directory = directory
+        self._max_bytes = max_bytes
+
+    def _path(self, key: str) -> Path:
+        if not _KEY.fullmatch(key):
+            raise ValueError(f"not a cache key: {key!r}")
+        return self.directory / f"{key}.der"
+
+    def load(self, key: str) -> bytes | None:
+        """The stored response, or None (missing, unreadable or oversized: discarded)."""
+        path = self._path(key)
+        try:
+            with path.open("rb") as handle:
+                data = handle.read(self._max_bytes + 1)
+        except OSError:
+            return None
+        if len(data) > self._max_bytes:
+            self.discard(key)
+            return None
+        return data
+
+    def store(self, key: str, response: bytes) -> bool:
+        """Writes atomically; False when the cache directory is not writable."""
+        try:
+            self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+            atomic_write_bytes(self._path(key), response, mode=0o600)
+        except OSError:
+            return False
+        return True
+
+    def discard(self, key: str) -> None:
+        with contextlib.suppress(OSError):
+            os.unlink(self._path(key))
+
+
+@dataclass(slots=True)
+class _Call(Generic[T]):
+    done: threading.Event = field(default_factory=threading.Event)
+    result: T | None = None
+    finished: bool = False
+
+
+class SingleFlight(Generic[T]):
+    """Runs at most one call per key at a time: a caller that finds one running waits for it
+    (at most ``wait`` seconds, then runs its own) and shares its result."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._calls: dict[str, _Call[T]] = {}
+
+    def do(self, key: str, call: Callable[[], T], *, wait: float) -> tuple[T, bool]:
+        """``(result, shared)``: shared is True when another caller's result is returned."""
+        with self._lock:
+            running = self._calls.get(key)
+            if running is None:
+                mine: _Call[T] = _Call()
+                self._calls[key] = mine
+        if running is not None:
+            if running.done.wait(wait) and running.finished:
+                return cast(T, running.result), True
+            return call(), False
+        try:
+            mine.result = call()
+            mine.finished = True
+            return mine.result, False
+        finally:
+            with self._lock:
+                del self._calls[key]
+            mine.done.set()
+
+    def running(self) -> int:
+        """How many calls are in flight (for tests)."""
+        with self._lock:
+            return len(self._calls)
