@@ -5,10 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+import socket
 import tomllib
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Final
 
 from certpolicy.config import AgentConfig
 from certpolicy.errors import (
@@ -32,9 +33,17 @@ from certpolicy.sync import SyncResult, sync_policies
 from certpolicy.trust import TrustStore
 from certpolicy.verify import cert_info, verify_chain, verify_hostname
 
-__all__ = ["Engine"]
+if TYPE_CHECKING:
+    from certpolicy.sslcontext import PolicySSLContext
+
+__all__ = ["TRUST_FILE_BESIDE_CONFIG_XML", "Engine", "trust_store_file"]
 
 logger = logging.getLogger("certpolicy")
+
+# The trust store file of an agent configured by config.xml: beside it, loaded when present
+# (``certpolicy trust import`` writes it).
+TRUST_FILE_BESIDE_CONFIG_XML: Final = "certpolicy-trust.pem"
+MAX_ANCHOR_SUBJECTS: Final = 4096
 
 
 class Engine:
@@ -62,6 +71,7 @@ class Engine:
             raise ConfigError("trust must be a certpolicy.TrustStore")
         if not isinstance(self._revocation, RevocationConfig):
             raise ConfigError("revocation must be a certpolicy.RevocationConfig")
+        self._anchor_subjects: dict[bytes, str] = {}
         self._revocation_checker = RevocationChecker(
             self._revocation, default_methods(self._revocation)
         )
@@ -95,7 +105,11 @@ class Engine:
         target = Path(path)
         if target.suffix.lower() == ".xml":
             config = AgentConfig.read(target)
-            return cls(config.policy_set(), config=config)
+            trust = TrustStore.default()
+            own = target.parent / TRUST_FILE_BESIDE_CONFIG_XML
+            if own.is_file():
+                trust.add_file(own)
+            return cls(config.policy_set(), trust, config=config)
         if target.suffix.lower() == ".toml":
             return _engine_from_toml(cls, target)
         raise ConfigError(f"{target}: expected a config.xml or a .toml file")
@@ -113,22 +127,35 @@ class Engine:
         host: str,
         *,
         ip: str | None = None,
-        port: int = 443,
+        port: int | None = 443,
         at: dt.datetime | None = None,
+        offline: bool = False,
     ) -> Report:
         """Runs the checks of the policy selected for (host, ip, port) on a presented chain
-        (DER, leaf first) and reports each: passed, failed or skipped by the policy."""
+        (DER, leaf first) and reports each: passed, failed or skipped by the policy.
+
+        ``port=None`` means the port is unknown: port-specific host patterns do not match
+        and the report's port is 0. ``offline=True`` fetches nothing: a revocation check
+        the policy enables is reported as skipped, saying so."""
         presented = tuple(bytes(c) for c in chain)
         policy, reason = self._policies.explain(host, ip, port)
-        logger.debug(
-            "calculating security policy for %s:%s (ip %s): %r, %s",
-            host,
-            port,
-            ip,
-            policy.name,
-            reason,
-            extra={"host": host, "port": port, "ip": ip, "policy": policy.name, "reason": reason},
-        )
+        port = 0 if port is None else port
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug(
+                "calculating security policy for %s:%s (ip %s): %r, %s",
+                host,
+                port,
+                ip,
+                policy.name,
+                reason,
+                extra={
+                    "host": host,
+                    "port": port,
+                    "ip": ip,
+                    "policy": policy.name,
+                    "reason": reason,
+                },
+            )
         results: list[CheckResult] = []
         verified: list[bytes] | None = None
 
@@ -139,7 +166,7 @@ class Engine:
         else:
             try:
                 verified = verify_chain(presented, self._trust, at=at)
-                anchor = cert_info(verified[-1])["subject"]
+                anchor = self._anchor_subject(verified[-1])
                 results.append(CheckResult("chain", "passed", f"verified to trust anchor {anchor}"))
             except ChainError as exc:
                 results.append(_failed("chain", exc))
@@ -160,6 +187,10 @@ class Engine:
         revocation: PathAnswer | None = None
         if not policy.check_revocation:
             results.append(_skipped("revocation", policy))
+        elif offline:
+            results.append(
+                CheckResult("revocation", "skipped", "not checked: offline (no CRL/OCSP fetch)")
+            )
         elif policy.check_chain and verified is None:
             results.append(
                 CheckResult("revocation", "skipped", "not checked: the chain did not verify")
@@ -201,6 +232,16 @@ class Engine:
             )
         return report
 
+    def _anchor_subject(self, anchor: bytes) -> str:
+        # Anchors are few and parsing one costs more than the rest of a warm check.
+        subject = self._anchor_subjects.get(anchor)
+        if subject is None:
+            subject = cert_info(anchor)["subject"]
+            if len(self._anchor_subjects) >= MAX_ANCHOR_SUBJECTS:
+                self._anchor_subjects.clear()
+            self._anchor_subjects[anchor] = subject
+        return subject
+
     def _revocation_result(self, answer: PathAnswer, host: str, port: int) -> CheckResult:
         detail = answer.detail()
         if answer.status == "good":
@@ -224,12 +265,46 @@ class Engine:
         host: str,
         *,
         ip: str | None = None,
-        port: int = 443,
+        port: int | None = 443,
         at: dt.datetime | None = None,
     ) -> Report:
         """Like :meth:`check`, but raises the failure (a :class:`CertificateCheckError`)."""
         report = self.check(chain, host, ip=ip, port=port, at=at)
         report.raise_for_status()
+        return report
+
+    def ssl_context(self) -> PolicySSLContext:
+        """A client :class:`ssl.SSLContext` that enforces this engine on every connection:
+        after the handshake, before the caller gets the connection, the presented chain, the
+        server name and the peer address go through :meth:`enforce`; a failure closes the
+        connection and raises the :class:`CertificateCheckError`. Use it with any client
+        (urllib, urllib3, requests, httpx, asyncio, aiohttp); see
+        :class:`certpolicy.sslcontext.PolicySSLContext`. Each call makes a new context (clients
+        configure contexts, e.g. ALPN); all of them share this engine's policies, trust store
+        and revocation caches."""
+        from certpolicy.sslcontext import PolicySSLContext
+
+        return PolicySSLContext(self)
+
+    def check_endpoint(self, url_or_host: str, port: int = 443, *, timeout: float = 10.0) -> Report:
+        """Connects to an endpoint (``https://host[:port]/...``, ``host[:port]`` or an IP
+        literal; ``port`` is the default), does the TLS handshake, checks it and closes.
+        Returns the report, passed or failed (nothing is sent over the connection).
+        Network failures raise :class:`OSError` (``TimeoutError`` after ``timeout``)."""
+        from certpolicy.tls import parse_endpoint
+
+        host, port = parse_endpoint(url_or_host, port)
+        context = self.ssl_context()
+        with socket.create_connection((host, port), timeout=timeout) as raw:
+            try:
+                with context.wrap_socket(raw, server_hostname=host) as tls:
+                    report = tls.report
+            except CertificateCheckError as exc:
+                if not isinstance(exc.report, Report):
+                    raise
+                return exc.report
+        if report is None:  # pragma: no cover - the handshake sets it or raises
+            raise CertificateCheckError(f"{host}:{port}: the connection was not checked")
         return report
 
 
@@ -262,9 +337,15 @@ def _engine_from_toml(cls: type[Engine], path: Path) -> Engine:
     trust_table = data.get("trust", {})
     if not isinstance(trust_table, dict):
         raise ConfigError(f"{path}: [trust] must be a table")
+    unknown_trust = set(trust_table) - {"defaults", "files", "store"}
+    if unknown_trust:
+        raise ConfigError(f"{path}: [trust]: unknown key(s) {', '.join(sorted(unknown_trust))}")
     trust = TrustStore.default() if trust_table.get("defaults", True) else TrustStore()
     for name in trust_table.get("files", []):
         trust.add_file(base / str(name))
+    store = _toml_trust_store(path, trust_table)
+    if store is not None and store.is_file():
+        trust.add_file(store)
     revocation_table = dict(data.get("revocation", {}))
     if "retry" in revocation_table:
         revocation_table["retry"] = Retry(**revocation_table["retry"])
@@ -275,3 +356,36 @@ def _engine_from_toml(cls: type[Engine], path: Path) -> Engine:
     except TypeError as exc:
         raise ConfigError(f"{path}: [revocation]: {exc}") from exc
     return cls(policies, trust, revocation, config=config)
+
+
+def _toml_trust_store(path: Path, trust_table: dict[str, Any]) -> Path | None:
+    store = trust_table.get("store")
+    if store is None:
+        return None
+    if not isinstance(store, str) or not store.strip():
+        raise ConfigError(f"{path}: [trust] store must be a file name")
+    return path.parent / store
+
+
+def trust_store_file(config: str | os.PathLike[str]) -> Path:
+    """The trust store file a configuration points to, which ``certpolicy trust import``
+    adds certificates to: ``[trust] store`` of a certpolicy.toml (relative to it), or
+    ``certpolicy-trust.pem`` beside a config.xml. Raises :class:`ConfigError`."""
+    target = Path(config)
+    suffix = target.suffix.lower()
+    if suffix == ".xml":
+        AgentConfig.read(target)  # refuse to attach a store to an unreadable config
+        return target.parent / TRUST_FILE_BESIDE_CONFIG_XML
+    if suffix == ".toml":
+        try:
+            data = tomllib.loads(target.read_text("utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"cannot read {target}: {exc}") from exc
+        table = data.get("trust", {})
+        if not isinstance(table, dict):
+            raise ConfigError(f"{target}: [trust] must be a table")
+        store = _toml_trust_store(target, table)
+        if store is None:
+            raise ConfigError(f'{target}: no trust store file: add store = "trust.pem" to [trust]')
+        return store
+    raise ConfigError(f"{target}: expected a config.xml or a .toml file")

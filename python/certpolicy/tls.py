@@ -5,16 +5,17 @@ from __future__ import annotations
 
 import _ssl
 import http.client
+import ipaddress
 import ssl
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from certpolicy.errors import CertPolicyError
+from certpolicy.errors import CertPolicyError, MalformedInputError
 
 if TYPE_CHECKING:
     from certpolicy.engine import Engine
 
-__all__ = ["checked_https_get", "peer_chain", "unverified_client_context"]
+__all__ = ["checked_https_get", "parse_endpoint", "peer_chain", "unverified_client_context"]
 
 MAX_RESPONSE_BYTES = 32 * 1024 * 1024
 
@@ -57,15 +58,12 @@ def checked_https_get(
     if parts.scheme != "https" or not parts.hostname:
         raise CertPolicyError(f"not an https URL: {url!r}")
     host, port = parts.hostname, parts.port or 443
+    # The engine's context checks the connection inside connect(), before any request byte.
     connection = http.client.HTTPSConnection(
-        host, port, context=unverified_client_context(), timeout=timeout
+        host, port, context=engine.ssl_context(), timeout=timeout
     )
     try:
         connection.connect()
-        sock = connection.sock
-        if not isinstance(sock, ssl.SSLSocket):
-            raise CertPolicyError("the connection is not TLS")
-        engine.enforce(peer_chain(sock), host, ip=sock.getpeername()[0], port=port)
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         connection.request("GET", target, headers=headers or {})
         response = connection.getresponse()
@@ -75,3 +73,28 @@ def checked_https_get(
         return response.status, body
     finally:
         connection.close()
+
+
+def parse_endpoint(url_or_host: str, port: int = 443) -> tuple[str, int]:
+    """(host, port) of ``https://host[:port][/path]``, ``host[:port]``, ``[v6]:port`` or a
+    bare IP literal; ``port`` is the default. Raises :class:`MalformedInputError`."""
+    text = url_or_host.strip()
+    if not text:
+        raise MalformedInputError("empty endpoint")
+    try:
+        ipaddress.ip_address(text)
+        return text, port
+    except ValueError:
+        pass
+    if "://" not in text:
+        text = "https://" + text
+    try:
+        parts = urlsplit(text)
+        explicit = parts.port
+    except ValueError as exc:
+        raise MalformedInputError(f"not an endpoint: {url_or_host!r} ({exc})") from None
+    if parts.scheme.lower() != "https":
+        raise MalformedInputError(f"not an https URL: {url_or_host!r}")
+    if not parts.hostname:
+        raise MalformedInputError(f"no host in {url_or_host!r}")
+    return parts.hostname, explicit if explicit is not None else port
