@@ -143,7 +143,7 @@ def test_select_certpolicy(benchmark: Any, matchers: Any, query: tuple[str, str 
 def test_select_python_baseline(
     benchmark: Any, matchers: Any, query: tuple[str, str | None]
 ) -> None:
-    benchmark.group = f"policy-select-10k-{query[0].split('.')[0]}"
+    benchmark.group = f"policy-select-10k-rules[{LABELS[query]}]"
     benchmark.extra_info.update(impl="python-bisect", peer=True, rules=RULES)
     _, baseline = matchers
     benchmark(baseline.select, *query)

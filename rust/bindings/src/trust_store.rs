@@ -19,7 +19,9 @@ impl TrustStore {
         Arc::clone(&self.inner.read().unwrap_or_else(PoisonError::into_inner))
     }
 
-    /// Applies `change` to a copy of the store and publishes it when it succeeds.
+    /// Applies `change` to a copy of the store and publishes it when it succeeds. Chains
+    /// verified against the replaced anchors are dropped from the cache: their key names the
+    /// old generation, so they could never hit again anyway.
     fn update<T>(
         &self,
         change: impl FnOnce(&mut certpolicy_core::TrustStore) -> certpolicy_core::error::Result<T>,
@@ -27,7 +29,12 @@ impl TrustStore {
         let mut guard = self.inner.write().unwrap_or_else(PoisonError::into_inner);
         let mut next = (**guard).clone();
         let out = change(&mut next)?;
-        *guard = Arc::new(next);
+        let replaced = guard.generation();
+        if next.generation() != replaced {
+            *guard = Arc::new(next);
+            drop(guard);
+            crate::verify::chain_cache().forget_store(replaced);
+        }
         Ok(out)
     }
 }
@@ -49,6 +56,12 @@ impl TrustStore {
     /// Adds every CERTIFICATE block of a PEM document; returns how many were new.
     fn add_pem(&self, py: Python<'_>, data: PyBackedBytes) -> Result<usize> {
         py.detach(|| self.update(|store| store.add_pem(&data)))
+    }
+
+    /// Identity of the current set of anchors (changes on every addition); cache keys use it.
+    #[getter]
+    fn generation(&self) -> u64 {
+        self.snapshot().generation()
     }
 
     fn __len__(&self) -> usize {

@@ -1,13 +1,26 @@
-//! Chain, hostname and certificate-summary functions.
+//! Chain, hostname and certificate-summary functions, and the process-wide verified-chain
+//! cache behind `verify_chain` and `verify_chains`.
 
+use std::sync::LazyLock;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedBytes;
-use pyo3::types::{PyBytes, PyDict};
+use pyo3::types::{PyBytes, PyDict, PyList};
 
-use crate::errors::Result;
+use certpolicy_core::chain::{self, ChainCache, ChainPath, Lookup};
+
+use crate::errors::{Error, Result};
 use crate::trust_store::TrustStore;
+
+/// The verified-chain cache and signature memo shared by every store and thread (entries are
+/// keyed by store generation, so stores never see each other's).
+static CHAIN_CACHE: LazyLock<ChainCache> = LazyLock::new(ChainCache::default);
+
+/// The process-wide cache, for the trust store to drop entries of a replaced snapshot.
+pub fn chain_cache() -> &'static ChainCache {
+    &CHAIN_CACHE
+}
 
 fn now_unix_seconds() -> u64 {
     SystemTime::now()
@@ -15,8 +28,41 @@ fn now_unix_seconds() -> u64 {
         .map_or(0, |elapsed| elapsed.as_secs())
 }
 
+fn options(at: Option<u64>, max_depth: Option<usize>) -> certpolicy_core::VerifyOptions {
+    certpolicy_core::VerifyOptions {
+        at_unix_seconds: at.unwrap_or_else(now_unix_seconds),
+        max_intermediates: max_depth,
+    }
+}
+
+/// A verified path as Python bytes: the caller's own objects for the presented certificates
+/// (no copy), a new one for the anchor.
+fn path_list<'py>(
+    py: Python<'py>,
+    path: &ChainPath,
+    chain: &[PyBackedBytes],
+    anchors: &certpolicy_core::TrustStore,
+) -> Result<Bound<'py, PyList>> {
+    let out_of_range = || {
+        Error::Core(certpolicy_core::Error::Chain(
+            "internal error: verified path out of range".into(),
+        ))
+    };
+    let list = PyList::empty(py);
+    for &index in &path.presented {
+        let cert = chain.get(index).ok_or_else(out_of_range)?;
+        list.append(cert).map_err(Error::Python)?;
+    }
+    let anchor = anchors.anchor_der(path.anchor).ok_or_else(out_of_range)?;
+    list.append(PyBytes::new(py, anchor))
+        .map_err(Error::Python)?;
+    Ok(list)
+}
+
 /// Verifies a presented chain (DER, leaf first) for TLS server authentication and returns the
-/// verified path leaf..anchor. `at` is seconds since the epoch (default: now).
+/// verified path leaf..anchor. `at` is seconds since the epoch (default: now). A chain that
+/// verified before is answered from the cache with the GIL held (a hit costs less than
+/// releasing it); anything else is verified with the GIL released.
 #[pyfunction]
 #[pyo3(signature = (chain, store, *, at=None, max_depth=None))]
 pub fn verify_chain<'py>(
@@ -25,17 +71,101 @@ pub fn verify_chain<'py>(
     store: &TrustStore,
     at: Option<u64>,
     max_depth: Option<usize>,
-) -> Result<Vec<Bound<'py, PyBytes>>> {
+) -> Result<Bound<'py, PyList>> {
     let anchors = store.snapshot();
-    let options = certpolicy_core::VerifyOptions {
-        at_unix_seconds: at.unwrap_or_else(now_unix_seconds),
-        max_intermediates: max_depth,
+    let options = options(at, max_depth);
+    let certs: Vec<&[u8]> = chain.iter().map(|cert| cert.as_ref()).collect();
+    let path = match chain::lookup_verified(&certs, &anchors, options, &CHAIN_CACHE)? {
+        Lookup::Hit(path) => path,
+        Lookup::Miss(key) => {
+            py.detach(|| chain::verify_and_remember(&certs, &anchors, options, &CHAIN_CACHE, key))?
+        }
     };
-    let path = py.detach(|| {
-        let certs: Vec<&[u8]> = chain.iter().map(|cert| cert.as_ref()).collect();
-        certpolicy_core::verify_chain(&certs, &anchors, options)
-    })?;
-    Ok(path.iter().map(|der| PyBytes::new(py, der)).collect())
+    path_list(py, &path, &chain, &anchors)
+}
+
+/// Verifies many chains in one call, all with the GIL released, against one snapshot of the
+/// store. Returns one entry per chain, in order: the verified path (a list of bytes) or the
+/// exception `verify_chain` would have raised for it (not raised).
+#[pyfunction]
+#[pyo3(signature = (chains, store, *, at=None, max_depth=None))]
+pub fn verify_chains<'py>(
+    py: Python<'py>,
+    chains: Vec<Vec<PyBackedBytes>>,
+    store: &TrustStore,
+    at: Option<u64>,
+    max_depth: Option<usize>,
+) -> Result<Bound<'py, PyList>> {
+    let anchors = store.snapshot();
+    let options = options(at, max_depth);
+    let outcomes: Vec<certpolicy_core::Result<ChainPath>> = py.detach(|| {
+        chains
+            .iter()
+            .map(|chain| {
+                let certs: Vec<&[u8]> = chain.iter().map(|cert| cert.as_ref()).collect();
+                chain::verify_chain_cached(&certs, &anchors, options, &CHAIN_CACHE)
+            })
+            .collect()
+    });
+    let results = PyList::empty(py);
+    for (chain, outcome) in chains.iter().zip(outcomes) {
+        match outcome {
+            Ok(path) => results.append(path_list(py, &path, chain, &anchors)?),
+            Err(err) => results.append(PyErr::from(Error::Core(err)).into_value(py)),
+        }
+        .map_err(Error::Python)?;
+    }
+    Ok(results)
+}
+
+/// `(hits, misses, entries, capacity)` of the verified chains, then the same four of the
+/// signature memo.
+#[pyfunction]
+pub fn chain_cache_info() -> (u64, u64, usize, usize, u64, u64, usize, usize) {
+    let stats = CHAIN_CACHE.stats();
+    let (chains, signatures) = (stats.chains, stats.signatures);
+    (
+        chains.hits,
+        chains.misses,
+        chains.entries,
+        chains.capacity,
+        signatures.hits,
+        signatures.misses,
+        signatures.entries,
+        signatures.capacity,
+    )
+}
+
+/// Sets how many verified chains are remembered (and 4 times as many signatures); 0 turns
+/// both off. Least recently used entries that no longer fit are dropped.
+#[pyfunction]
+pub fn set_chain_cache_size(py: Python<'_>, entries: usize) -> Result<()> {
+    if entries > chain::MAX_CHAIN_ENTRIES {
+        return Err(Error::Core(certpolicy_core::Error::MalformedInput(
+            format!(
+                "the chain cache holds at most {} entries, not {entries}",
+                chain::MAX_CHAIN_ENTRIES
+            ),
+        )));
+    }
+    py.detach(|| CHAIN_CACHE.set_capacity(entries));
+    Ok(())
+}
+
+/// Forgets every remembered chain and signature (the counters keep counting).
+#[pyfunction]
+pub fn clear_chain_cache(py: Python<'_>) {
+    py.detach(|| CHAIN_CACHE.clear());
+}
+
+/// Benchmark floor: checks only the signatures of a verified path (leaf..anchor, as
+/// `verify_chain` returns it) with the algorithms `verify_chain` uses; returns how many.
+#[pyfunction]
+pub fn _signature_floor(py: Python<'_>, path: Vec<PyBackedBytes>) -> Result<usize> {
+    py.detach(|| {
+        let certs: Vec<&[u8]> = path.iter().map(|cert| cert.as_ref()).collect();
+        Ok(chain::signature_floor(&certs)?)
+    })
 }
 
 /// Checks that a DER certificate is valid for `host` (RFC 6125). Sub-microsecond work, so it

@@ -2,17 +2,32 @@
 //! 6.1), delegated to rustls-webpki: it tries every candidate path (RFC 4158), checks
 //! signatures, validity, basic constraints, path length, name constraints (RFC 5280 section
 //! 4.2.1.10) and the serverAuth extended key usage (RFC 5280 section 4.2.1.12).
+//!
+//! [`verify_chain_cached`] adds the verified-chain cache and signature memo of [`cache`];
+//! [`signature_floor`] measures what the signatures of a path alone cost.
+
+mod cache;
+mod der;
+mod floor;
 
 use std::cell::RefCell;
 use std::time::Duration;
 
-use rustls_pki_types::{CertificateDer, SignatureVerificationAlgorithm, TrustAnchor, UnixTime};
+use rustls_pki_types::{
+    CertificateDer, Der, SignatureVerificationAlgorithm, TrustAnchor, UnixTime,
+};
 use webpki::{EndEntityCert, KeyUsage, VerifiedPath};
 
 use crate::error::Error;
 use crate::limits::{MAX_CERT_BYTES, MAX_PATH_INTERMEDIATES, MAX_PRESENTED_CERTS};
 use crate::profile;
 use crate::trust::TrustStore;
+
+pub use cache::{
+    CacheStats, ChainCache, ChainCacheStats, ChainKey, ChainPath, DEFAULT_CHAIN_ENTRIES,
+    MAX_CACHED_CHAIN_BYTES, MAX_CHAIN_ENTRIES, SHARDS, SIGNATURES_PER_CHAIN,
+};
+pub use floor::signature_floor;
 
 /// The signature algorithms accepted in a path: those of the CA/Browser Forum Baseline
 /// Requirements section 7.1.3.2 (ECDSA P-256/P-384, RSA PKCS#1 v1.5 and PSS with 2048-8192
@@ -52,24 +67,18 @@ impl VerifyOptions {
             max_intermediates: None,
         }
     }
+
+    /// The depth limit in force: the requested one, never above the built-in limit.
+    fn effective_max_intermediates(&self) -> usize {
+        self.max_intermediates
+            .unwrap_or(MAX_PATH_INTERMEDIATES)
+            .min(MAX_PATH_INTERMEDIATES)
+    }
 }
 
 /// The webpki error that stands for "rejected by [`profile::check_path`]". webpki never
 /// returns it during path building without revocation options, so it cannot be confused.
 const PROFILE_REJECTION: webpki::Error = webpki::Error::UnsupportedCrlVersion;
-
-/// The certificate a trust anchor of `store` came from (the anchor is one of its elements).
-fn anchor_der_of<'s>(
-    store: &'s TrustStore,
-    anchor: &TrustAnchor<'_>,
-) -> Result<&'s CertificateDer<'static>, webpki::Error> {
-    store
-        .anchors()
-        .iter()
-        .position(|candidate| std::ptr::eq(candidate, anchor))
-        .and_then(|index| store.anchor_der(index))
-        .ok_or(webpki::Error::UnknownIssuer)
-}
 
 /// Checks the size budgets of a presented chain before any parsing.
 fn check_presented(chain: &[&[u8]]) -> Result<(), Error> {
@@ -168,11 +177,186 @@ fn explain(err: &webpki::Error) -> String {
 
 /// Verifies `chain` (DER, leaf first, then untrusted intermediates in any order) for TLS
 /// server authentication against `store`, and returns the verified path, leaf to anchor.
+/// Nothing is cached: see [`verify_chain_cached`].
 pub fn verify_chain(
     chain: &[&[u8]],
     store: &TrustStore,
     options: VerifyOptions,
 ) -> Result<Vec<CertificateDer<'static>>, Error> {
+    let path = verify_path(chain, store, options, None)?;
+    path_der(&path, chain, store)
+}
+
+/// The certificates of a verified path, leaf to anchor.
+pub fn path_der(
+    path: &ChainPath,
+    chain: &[&[u8]],
+    store: &TrustStore,
+) -> Result<Vec<CertificateDer<'static>>, Error> {
+    let internal = || Error::Chain("internal error: verified path out of range".into());
+    let mut verified = Vec::with_capacity(path.presented.len() + 1);
+    for &index in &path.presented {
+        let der = chain.get(index).ok_or_else(internal)?;
+        verified.push(CertificateDer::from(der.to_vec()));
+    }
+    verified.push(store.anchor_der(path.anchor).ok_or_else(internal)?.clone());
+    Ok(verified)
+}
+
+/// What [`lookup_verified`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Lookup {
+    /// The chain verified before, against this store and depth limit, and its path is valid at
+    /// the validation time.
+    Hit(ChainPath),
+    /// Not in the cache; verify with [`verify_and_remember`], passing the key along (`None`
+    /// when the cache is disabled).
+    Miss(Option<ChainKey>),
+}
+
+/// Verifies `chain` like [`verify_chain`], through `cache`: a chain that verified before
+/// (byte-identical, same store generation and depth limit, its path valid at the validation
+/// time) returns its path without path building or signature checks; otherwise it is verified
+/// in full (reusing remembered signatures) and a success is remembered.
+pub fn verify_chain_cached(
+    chain: &[&[u8]],
+    store: &TrustStore,
+    options: VerifyOptions,
+    cache: &ChainCache,
+) -> Result<ChainPath, Error> {
+    match lookup_verified(chain, store, options, cache)? {
+        Lookup::Hit(path) => Ok(path),
+        Lookup::Miss(key) => verify_and_remember(chain, store, options, cache, key),
+    }
+}
+
+/// The cheap first half of [`verify_chain_cached`]: input budgets, then the cache lookup
+/// (well under a microsecond, so callers may run it without releasing their locks).
+pub fn lookup_verified(
+    chain: &[&[u8]],
+    store: &TrustStore,
+    options: VerifyOptions,
+    cache: &ChainCache,
+) -> Result<Lookup, Error> {
+    check_presented(chain)?;
+    if !cache.is_enabled() {
+        return Ok(Lookup::Miss(None));
+    }
+    let key = cache.key(chain, store, options.effective_max_intermediates());
+    Ok(match cache.lookup(&key, chain, options.at_unix_seconds) {
+        Some(path) => Lookup::Hit(path),
+        None => Lookup::Miss(Some(key)),
+    })
+}
+
+/// The expensive second half of [`verify_chain_cached`]: full validation with the signature
+/// memo, and the verified path remembered under `key`.
+pub fn verify_and_remember(
+    chain: &[&[u8]],
+    store: &TrustStore,
+    options: VerifyOptions,
+    cache: &ChainCache,
+    key: Option<ChainKey>,
+) -> Result<ChainPath, Error> {
+    let path = verify_path(chain, store, options, Some(cache))?;
+    if let (Some(key), Some(window)) = (key, validity_window(&path, chain, store)) {
+        cache.insert(&key, chain, path.clone(), window);
+    }
+    Ok(path)
+}
+
+/// notBefore and notAfter of a DER certificate, seconds since the epoch.
+pub(crate) fn certificate_validity(der: &[u8]) -> Option<(i64, i64)> {
+    der::validity(der)
+}
+
+/// When every certificate of `path` is within its validity period: the latest notBefore to
+/// the earliest notAfter (RFC 5280 section 6.1.3 (a)(2), and the anchor's own, see
+/// [`profile`]). `None` when a validity cannot be read; such a path is not cached.
+fn validity_window(path: &ChainPath, chain: &[&[u8]], store: &TrustStore) -> Option<(i64, i64)> {
+    let mut window = store.anchor_validity(path.anchor)?;
+    for &index in &path.presented {
+        let (not_before, not_after) = der::validity(chain.get(index)?)?;
+        window = (window.0.max(not_before), window.1.min(not_after));
+    }
+    Some(window)
+}
+
+/// Where a certificate of a verified path sits in the presented chain: webpki's path borrows
+/// the presented bytes, so the address finds it; equal bytes are the fallback.
+fn presented_index(chain: &[&[u8]], der: &[u8]) -> Option<usize> {
+    chain
+        .iter()
+        .position(|cert| std::ptr::eq(cert.as_ptr(), der.as_ptr()) && cert.len() == der.len())
+        .or_else(|| chain.iter().position(|cert| *cert == der))
+}
+
+/// The trust anchors offered to path building: those whose subject is the issuer of a
+/// presented certificate (webpki compares exactly these bytes, so no anchor it could use is
+/// left out), or every anchor when an issuer cannot be read. webpki scans the anchors it is
+/// given one by one; this keeps that scan independent of the store's size.
+enum Candidates<'s> {
+    All(&'s [TrustAnchor<'static>]),
+    Selected {
+        anchors: Vec<TrustAnchor<'s>>,
+        /// The store index of each of `anchors`.
+        indexes: Vec<usize>,
+    },
+}
+
+impl<'s> Candidates<'s> {
+    fn for_chain(chain: &[&[u8]], store: &'s TrustStore) -> Self {
+        let mut indexes = Vec::new();
+        for cert in chain {
+            match der::issuer(cert) {
+                Some(issuer) => indexes.extend_from_slice(store.anchors_with_subject(issuer)),
+                None => return Candidates::All(store.anchors()),
+            }
+        }
+        indexes.sort_unstable(); // store order, as webpki would have tried them
+        indexes.dedup();
+        let anchors = indexes
+            .iter()
+            .filter_map(|&index| store.anchors().get(index))
+            .map(|anchor| TrustAnchor {
+                subject: Der::from(anchor.subject.as_ref()),
+                subject_public_key_info: Der::from(anchor.subject_public_key_info.as_ref()),
+                name_constraints: anchor
+                    .name_constraints
+                    .as_ref()
+                    .map(|constraints| Der::from(constraints.as_ref())),
+            })
+            .collect();
+        Candidates::Selected { anchors, indexes }
+    }
+
+    fn anchors(&self) -> &[TrustAnchor<'s>] {
+        match self {
+            Candidates::All(anchors) => anchors,
+            Candidates::Selected { anchors, .. } => anchors,
+        }
+    }
+
+    /// The store index of `anchor`, one of [`Candidates::anchors`] (found by address).
+    fn store_index(&self, anchor: &TrustAnchor<'_>) -> Option<usize> {
+        let position = self
+            .anchors()
+            .iter()
+            .position(|candidate| std::ptr::eq(candidate, anchor))?;
+        match self {
+            Candidates::All(_) => Some(position),
+            Candidates::Selected { indexes, .. } => indexes.get(position).copied(),
+        }
+    }
+}
+
+/// Path building and validation: the work behind every `verify_chain*` function.
+fn verify_path(
+    chain: &[&[u8]],
+    store: &TrustStore,
+    options: VerifyOptions,
+    cache: Option<&ChainCache>,
+) -> Result<ChainPath, Error> {
     check_presented(chain)?;
     let leaf_der = CertificateDer::from(chain[0]);
     let leaf = EndEntityCert::try_from(&leaf_der).map_err(|err| {
@@ -185,10 +369,15 @@ pub fn verify_chain(
         .iter()
         .map(|c| CertificateDer::from(*c))
         .collect();
-    let max_intermediates = options
-        .max_intermediates
-        .unwrap_or(MAX_PATH_INTERMEDIATES)
-        .min(MAX_PATH_INTERMEDIATES);
+    let max_intermediates = options.effective_max_intermediates();
+    let candidates = Candidates::for_chain(chain, store);
+    let memoized = cache.map(|cache| cache.memoizing(SUPPORTED_SIGNATURE_ALGORITHMS, chain[0]));
+    let memoized_refs: Option<Vec<&dyn SignatureVerificationAlgorithm>> = memoized
+        .as_ref()
+        .map(|algorithms| algorithms.iter().map(|algorithm| algorithm as _).collect());
+    let algorithms = memoized_refs
+        .as_deref()
+        .unwrap_or(SUPPORTED_SIGNATURE_ALGORITHMS);
     // Called for each candidate path webpki finds; returning an error here makes webpki go
     // on with the next candidate. Profile rejections carry their own explanation.
     let profile_reason = RefCell::new(None::<String>);
@@ -200,8 +389,9 @@ pub fn verify_chain(
         if intermediates.len() > max_intermediates {
             return Err(webpki::Error::MaximumPathDepthExceeded);
         }
-        let anchor = store
-            .anchor_for(path.anchor())
+        let anchor = candidates
+            .store_index(path.anchor())
+            .and_then(|index| store.anchor_at(index))
             .ok_or(webpki::Error::UnknownIssuer)?;
         let mut certs = Vec::with_capacity(1 + intermediates.len());
         certs.push(chain[0]);
@@ -220,8 +410,8 @@ pub fn verify_chain(
     let time = UnixTime::since_unix_epoch(Duration::from_secs(options.at_unix_seconds));
     let path = leaf
         .verify_for_usage(
-            SUPPORTED_SIGNATURE_ALGORITHMS,
-            store.anchors(),
+            algorithms,
+            candidates.anchors(),
             &intermediates,
             time,
             KeyUsage::server_auth(),
@@ -239,15 +429,17 @@ pub fn verify_chain(
             ))
         })?;
 
-    let mut verified = Vec::with_capacity(2 + path.intermediate_certificates().count());
-    verified.push(leaf_der.clone().into_owned());
+    let internal = |what: &str| Error::Chain(format!("internal error: verified {what} not found"));
+    let mut presented = Vec::with_capacity(1 + path.intermediate_certificates().count());
+    presented.push(0);
     for cert in path.intermediate_certificates() {
-        verified.push(cert.der().into_owned());
+        let der = cert.der();
+        presented.push(presented_index(chain, &der).ok_or_else(|| internal("intermediate"))?);
     }
-    let anchor_der = anchor_der_of(store, path.anchor())
-        .map_err(|_| Error::Chain("internal error: verified anchor not in store".into()))?;
-    verified.push(anchor_der.clone());
-    Ok(verified)
+    let anchor = candidates
+        .store_index(path.anchor())
+        .ok_or_else(|| internal("anchor"))?;
+    Ok(ChainPath { presented, anchor })
 }
 
 #[cfg(test)]
@@ -313,5 +505,108 @@ mod tests {
         let many = vec![leaf.as_slice(); MAX_PRESENTED_CERTS + 1];
         assert!(verify_chain(&many, &store(), VerifyOptions::at(0)).is_err());
         assert!(verify_chain(&[b"garbage"], &store(), VerifyOptions::at(0)).is_err());
+    }
+
+    #[test]
+    fn only_anchors_that_can_issue_are_offered() {
+        let (leaf, int) = (testdata::leaf(), testdata::intermediate());
+        let mut store = TrustStore::new();
+        store
+            .add_der(&testdata::leaf())
+            .expect("a pinned leaf is an anchor too");
+        store.add_der(&testdata::root()).expect("root");
+        let candidates = Candidates::for_chain(&[&leaf, &int], &store);
+        assert!(matches!(&candidates, Candidates::Selected { indexes, .. } if indexes == &[1]));
+        let path =
+            verify_chain(&[&leaf, &int], &store, VerifyOptions::at(testdata::NOW)).expect("valid");
+        assert_eq!(path[2].as_ref(), testdata::root().as_slice());
+        // An unreadable certificate offers every anchor (webpki then rejects it).
+        let all = Candidates::for_chain(&[b"garbage"], &store);
+        assert!(matches!(all, Candidates::All(anchors) if anchors.len() == 2));
+    }
+
+    #[test]
+    fn cached_verification_hits_on_the_same_chain_only() {
+        let (leaf, int) = (testdata::leaf(), testdata::intermediate());
+        let (store, cache) = (store(), ChainCache::new(16));
+        let options = VerifyOptions::at(testdata::NOW);
+        let cold = verify_chain_cached(&[&leaf, &int], &store, options, &cache).expect("valid");
+        assert_eq!(cold.presented, vec![0, 1]);
+        assert_eq!(
+            path_der(&cold, &[&leaf, &int], &store).expect("in range"),
+            verify_chain(&[&leaf, &int], &store, options).expect("valid")
+        );
+        let stats = cache.stats();
+        assert_eq!((stats.chains.hits, stats.chains.misses), (0, 1));
+        assert_eq!(
+            stats.signatures.entries, 1,
+            "the intermediate's, not the leaf's"
+        );
+        let warm = verify_chain_cached(&[&leaf, &int], &store, options, &cache).expect("valid");
+        assert_eq!(warm, cold);
+        assert_eq!(cache.stats().chains.hits, 1);
+
+        // Expired: a miss, and full validation explains it.
+        let later = VerifyOptions::at(testdata::LATER);
+        let err = verify_chain_cached(&[&leaf, &int], &store, later, &cache).expect_err("old");
+        assert!(err.to_string().contains("expired"), "{err}");
+        // Another depth limit: a miss that fails on its own terms.
+        let shallow = VerifyOptions {
+            max_intermediates: Some(0),
+            ..options
+        };
+        assert!(verify_chain_cached(&[&leaf, &int], &store, shallow, &cache).is_err());
+        // A changed byte: a miss, rejected.
+        let mut changed = leaf.clone();
+        let middle = changed.len() / 2;
+        changed[middle] ^= 0x01;
+        assert!(verify_chain_cached(&[&changed, &int], &store, options, &cache).is_err());
+        let stats = cache.stats();
+        assert_eq!((stats.chains.hits, stats.chains.misses), (1, 4));
+        assert_eq!(stats.chains.entries, 1, "failures are never remembered");
+    }
+
+    #[test]
+    fn the_window_covers_the_whole_path() {
+        let (leaf, int, root) = (testdata::leaf(), testdata::intermediate(), testdata::root());
+        let store = store();
+        let path = ChainPath {
+            presented: vec![0, 1],
+            anchor: 0,
+        };
+        let window = validity_window(&path, &[&leaf, &int], &store).expect("readable");
+        for der in [&leaf, &int, &root] {
+            let (not_before, not_after) = certificate_validity(der).expect("readable");
+            assert!(window.0 >= not_before && window.1 <= not_after);
+        }
+    }
+
+    #[test]
+    fn a_remembered_signature_is_reused_for_a_new_chain_only_when_identical() {
+        let (leaf, int) = (testdata::leaf(), testdata::intermediate());
+        let cn_only = testdata::cn_only();
+        let (store, cache) = (store(), ChainCache::new(16));
+        let options = VerifyOptions::at(testdata::NOW);
+        verify_chain_cached(&[&leaf, &int], &store, options, &cache).expect("valid");
+        // Another server certificate under the same intermediate: the intermediate's
+        // signature is remembered, the new leaf's is checked (and fails or passes on its own).
+        let _ = verify_chain_cached(&[&cn_only, &int], &store, options, &cache);
+        let stats = cache.stats().signatures;
+        assert_eq!(stats.hits, 1, "{stats:?}");
+        let mut forged = cn_only.clone();
+        let last = forged.len() - 1;
+        forged[last] ^= 0x01;
+        assert!(verify_chain_cached(&[&forged, &int], &store, options, &cache).is_err());
+    }
+
+    #[test]
+    fn a_disabled_cache_still_verifies() {
+        let (leaf, int) = (testdata::leaf(), testdata::intermediate());
+        let (store, cache) = (store(), ChainCache::new(0));
+        let options = VerifyOptions::at(testdata::NOW);
+        for _ in 0..2 {
+            verify_chain_cached(&[&leaf, &int], &store, options, &cache).expect("valid");
+        }
+        assert_eq!(cache.stats(), ChainCacheStats::default());
     }
 }

@@ -1,7 +1,8 @@
 //! The trust store: the set of anchors that path building may end at (RFC 5280 section 6.1.1
 //! (d), "trust anchor information"). Anchors are parsed once when added, never per check.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, TrustAnchor};
@@ -17,16 +18,42 @@ use crate::profile::AnchorProfile;
 pub(crate) struct Anchor {
     pub(crate) der: CertificateDer<'static>,
     pub(crate) profile: AnchorProfile,
+    /// notBefore and notAfter (seconds since the epoch), for the verified-chain cache's
+    /// validity window; `None` when unreadable, and then paths to it are not cached.
+    pub(crate) validity: Option<(i64, i64)>,
 }
 
 /// An immutable-after-construction set of trust anchors. Clone it to add to it; the bindings
 /// share stores behind `Arc` and swap in a new one on change, so a check never waits for an
 /// addition.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct TrustStore {
     anchors: Vec<TrustAnchor<'static>>,
     certs: Vec<Anchor>,
     fingerprints: HashSet<[u8; 32]>,
+    /// Anchor indexes by subject (the Name's contents), so path building is offered only the
+    /// anchors that can issue a presented certificate, however large the store.
+    by_subject: HashMap<Box<[u8]>, Vec<usize>>,
+    generation: u64,
+}
+
+/// The source of store generations: unique in the process, never reused.
+static NEXT_GENERATION: AtomicU64 = AtomicU64::new(1);
+
+fn next_generation() -> u64 {
+    NEXT_GENERATION.fetch_add(1, Ordering::Relaxed)
+}
+
+impl Default for TrustStore {
+    fn default() -> Self {
+        Self {
+            anchors: Vec::new(),
+            certs: Vec::new(),
+            fingerprints: HashSet::new(),
+            by_subject: HashMap::new(),
+            generation: next_generation(),
+        }
+    }
 }
 
 /// SHA-256 of DER bytes, the identity of a certificate throughout certpolicy.
@@ -53,22 +80,36 @@ impl TrustStore {
         self.anchors.is_empty()
     }
 
+    /// The identity of exactly this set of anchors, for cache keys: two stores with the same
+    /// generation hold the same anchors in the same order (a clone keeps it), and every
+    /// addition gives a new one, never used before in this process.
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
     pub(crate) fn anchors(&self) -> &[TrustAnchor<'static>] {
         &self.anchors
     }
 
-    /// The certificate an anchor of `anchors()` came from, by index.
-    pub(crate) fn anchor_der(&self, index: usize) -> Option<&CertificateDer<'static>> {
+    /// The certificate of the anchor at `index`, in the order anchors were added (the index
+    /// a [`crate::chain::ChainPath`] names).
+    pub fn anchor_der(&self, index: usize) -> Option<&CertificateDer<'static>> {
         self.certs.get(index).map(|anchor| &anchor.der)
     }
 
-    /// The stored anchor a webpki trust anchor of `anchors()` stands for (the one it is an
-    /// element of).
-    pub(crate) fn anchor_for(&self, anchor: &TrustAnchor<'_>) -> Option<&Anchor> {
-        self.anchors
-            .iter()
-            .position(|candidate| std::ptr::eq(candidate, anchor))
-            .and_then(|index| self.certs.get(index))
+    /// The validity window of the anchor at `index`, when readable.
+    pub(crate) fn anchor_validity(&self, index: usize) -> Option<(i64, i64)> {
+        self.certs.get(index).and_then(|anchor| anchor.validity)
+    }
+
+    /// The stored anchor at `index` of `anchors()`.
+    pub(crate) fn anchor_at(&self, index: usize) -> Option<&Anchor> {
+        self.certs.get(index)
+    }
+
+    /// Indexes of the anchors whose subject is `subject` (a Name's contents), in store order.
+    pub(crate) fn anchors_with_subject(&self, subject: &[u8]) -> &[usize] {
+        self.by_subject.get(subject).map_or(&[], Vec::as_slice)
     }
 
     /// Adds one DER certificate as an anchor (v1 certificates included, as RFC 5280 section
@@ -96,9 +137,19 @@ impl TrustStore {
             })?
             .to_owned();
         let profile = AnchorProfile::of(&cert);
+        let validity = crate::chain::certificate_validity(&cert);
+        self.by_subject
+            .entry(Box::from(anchor.subject.as_ref()))
+            .or_default()
+            .push(self.anchors.len());
         self.anchors.push(anchor);
-        self.certs.push(Anchor { der: cert, profile });
+        self.certs.push(Anchor {
+            der: cert,
+            profile,
+            validity,
+        });
         self.fingerprints.insert(fingerprint);
+        self.generation = next_generation();
         Ok(true)
     }
 
@@ -178,6 +229,23 @@ mod tests {
         ));
         let bad = b"-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n";
         assert!(matches!(store.add_pem(bad), Err(Error::MalformedInput(_))));
+    }
+
+    #[test]
+    fn generation_changes_with_the_anchors_only() {
+        let mut store = TrustStore::new();
+        let empty = store.generation();
+        assert_ne!(TrustStore::new().generation(), empty);
+        assert_eq!(store.clone().generation(), empty);
+        assert!(store.add_der(&crate::testdata::root()).expect("root"));
+        let one = store.generation();
+        assert_ne!(one, empty);
+        assert!(!store.add_der(&crate::testdata::root()).expect("duplicate"));
+        assert_eq!(store.generation(), one, "a duplicate changes nothing");
+        assert!(store.add_der(&[0u8; 3]).is_err());
+        assert_eq!(store.generation(), one, "a failed addition changes nothing");
+        assert!(store.anchor_validity(0).is_some());
+        assert!(store.anchor_der(0).is_some() && store.anchor_der(1).is_none());
     }
 
     #[test]
