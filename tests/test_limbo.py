@@ -4,10 +4,13 @@ The suite (C2SP/x509-limbo, with the BetterTLS cases) lives outside the reposito
 ``shared/limbo/limbo.json.xz`` next to the checkout; set ``CERTPOLICY_LIMBO`` to use another
 copy. Without it the tests are skipped.
 
-Applicable cases: server validation, no CRLs (until revocation lists are supported), an
-extended key usage of ``[]`` or ``["serverAuth"]`` and a DNS or IP peer name, if any. Each is
-run through the public API only (``TrustStore.add_pem``, ``verify_chain``,
-``verify_hostname``), in a worker thread with a hang guard.
+Applicable cases: server validation, an extended key usage of ``[]`` or ``["serverAuth"]``
+and a DNS or IP peer name, if any. Each is run through the public API only
+(``TrustStore.add_pem``, ``verify_chain``, ``verify_hostname``, ``Crl``), in a worker thread
+with a hang guard. A case's CRLs are checked as certpolicy's CRL method would: a CRL that
+cannot be used fails the case; each certificate of the verified path below the anchor is
+looked up in the CRLs of its issuer, which must have signed them and be current at the
+validation time.
 
 ``limbo_expectations.json`` lists every case where certpolicy knowingly disagrees with the
 suite, with the reason. Any change, a new disagreement or a new agreement, fails the test, so
@@ -22,6 +25,7 @@ import binascii
 import concurrent.futures
 import contextlib
 import datetime as dt
+import itertools
 import json
 import lzma
 import os
@@ -34,6 +38,7 @@ from typing import Any
 import pytest
 
 import certpolicy
+from certpolicy.crl import Crl
 
 pytestmark = pytest.mark.limbo
 
@@ -66,8 +71,6 @@ def skip_reason(case: Case) -> str | None:
     """Why a case is not applicable to certpolicy, or None when it is."""
     if case["validation_kind"] != "SERVER":
         return "not a server validation"
-    if case["crls"] or "has-crl" in case["features"]:
-        return "needs CRLs"
     if case["extended_key_usage"] not in SUPPORTED_EKUS:
         return "extended key usage other than serverAuth"
     peer = case["expected_peer_name"]
@@ -101,12 +104,35 @@ def run_case(case: Case) -> tuple[str, str]:
     at = dt.datetime.fromisoformat(case["validation_time"]) if case["validation_time"] else None
     peer = case["expected_peer_name"]
     try:
-        certpolicy.verify_chain(chain, store, at=at, max_depth=case["max_chain_depth"])
+        path = certpolicy.verify_chain(chain, store, at=at, max_depth=case["max_chain_depth"])
         if peer is not None:
             certpolicy.verify_hostname(chain[0], peer["value"])
+        check_crls(case["crls"], path, at)
     except certpolicy.CertPolicyError as err:
         return "FAILURE", str(err)
     return "SUCCESS", ""
+
+
+def check_crls(pems: list[str], path: list[bytes], at: dt.datetime | None) -> None:
+    """Raises CrlError for an unusable CRL, CertificateRevokedError for a revoked
+    certificate of ``path`` (leaf first, anchor last)."""
+    crls = [Crl.from_pem(pem) for pem in pems]
+    when = at or dt.datetime.now(dt.UTC)
+    for cert, issuer in itertools.pairwise(path):
+        info = certpolicy.cert_info(cert)
+        for crl in crls:
+            if crl.issuer != info["issuer"]:
+                continue  # another CA's list
+            crl.verify(issuer)
+            crl.check_scope(cert)
+            if not crl.this_update <= when < (crl.next_update or when):
+                raise certpolicy.CrlError(f"the CRL of {crl.issuer} is not current at {when}")
+            entry = crl.lookup(info["serial"])
+            if entry is not None:
+                raise certpolicy.CertificateRevokedError(
+                    f"certificate {info['subject']} was revoked at "
+                    f"{entry.revoked_at.isoformat()} (reason: {entry.reason})"
+                )
 
 
 @dataclass

@@ -1,14 +1,22 @@
 """Type stubs of the Rust extension module certpolicy._core."""
 
+import datetime
 from collections.abc import Sequence
 from typing import Any, final
+
+from certpolicy.errors import CertPolicyError
 
 __all__ = [
     "PolicyMatcher",
     "TrustStore",
     "__version__",
+    "_signature_floor",
     "cert_info",
+    "chain_cache_info",
+    "clear_chain_cache",
+    "set_chain_cache_size",
     "verify_chain",
+    "verify_chains",
     "verify_hostname",
 ]
 __version__: str
@@ -32,6 +40,8 @@ class TrustStore:
     def __init__(self) -> None: ...
     def add_der(self, data: bytes) -> bool: ...
     def add_pem(self, data: bytes) -> int: ...
+    @property
+    def generation(self) -> int: ...
     def __len__(self) -> int: ...
 
 def verify_chain(
@@ -44,6 +54,91 @@ def verify_chain(
 def verify_hostname(cert: bytes, host: str, *, allow_common_name: bool = False) -> None: ...
 def cert_info(cert: bytes) -> dict[str, Any]: ...
 
+# --- chain cache and batch (rust/bindings/src/verify.rs) ---
+
+def verify_chains(
+    chains: Sequence[Sequence[bytes]],
+    store: TrustStore,
+    *,
+    at: int | None = None,
+    max_depth: int | None = None,
+) -> list[list[bytes] | CertPolicyError]: ...
+def chain_cache_info() -> tuple[int, int, int, int, int, int, int, int]: ...
+def set_chain_cache_size(entries: int) -> None: ...
+def clear_chain_cache() -> None: ...
+def _signature_floor(path: Sequence[bytes]) -> int: ...
+
 # --- CRL (rust/bindings/src/crl.rs) ---
 
+__all__ += ["Crl", "RevokedEntry"]
+
+@final
+class Crl:
+    @staticmethod
+    def from_der(data: bytes, issuer: bytes | None = None) -> Crl: ...
+    @staticmethod
+    def from_pem(data: bytes | str, issuer: bytes | None = None) -> Crl: ...
+    def verify(self, issuer: bytes) -> None: ...
+    def check_scope(self, cert: bytes) -> None: ...
+    @property
+    def issuer(self) -> str: ...
+    @property
+    def this_update(self) -> datetime.datetime: ...
+    @property
+    def next_update(self) -> datetime.datetime | None: ...
+    @property
+    def number(self) -> int | None: ...
+    def lookup(self, serial: int) -> RevokedEntry | None: ...
+    def __contains__(self, serial: object, /) -> bool: ...
+    def __len__(self) -> int: ...
+    def index_bytes(self) -> int: ...
+
+@final
+class RevokedEntry:
+    @property
+    def serial(self) -> int: ...
+    @property
+    def revoked_at(self) -> datetime.datetime: ...
+    @property
+    def reason(self) -> str | None: ...
+
 # --- OCSP (rust/bindings/src/ocsp.rs) ---
+
+__all__ += [
+    "MAX_OCSP_RESPONSE_BYTES",
+    "OCSP_CLOCK_SKEW_SECONDS",
+    "OcspAnswer",
+    "ocsp_check_response",
+    "ocsp_request",
+]
+
+OCSP_CLOCK_SKEW_SECONDS: int
+MAX_OCSP_RESPONSE_BYTES: int
+
+@final
+class OcspAnswer:
+    @property
+    def status(self) -> str: ...
+    @property
+    def this_update(self) -> int: ...
+    @property
+    def next_update(self) -> int | None: ...
+    @property
+    def produced_at(self) -> int: ...
+    @property
+    def revoked_at(self) -> int | None: ...
+    @property
+    def reason(self) -> str | None: ...
+    @property
+    def responder(self) -> str | None: ...
+
+def ocsp_request(cert: bytes, issuer: bytes, *, nonce: bytes | None = None) -> bytes: ...
+def ocsp_check_response(
+    response: bytes,
+    cert: bytes,
+    issuer: bytes,
+    *,
+    at: int | None = None,
+    nonce: bytes | None = None,
+    max_age: int | None = None,
+) -> OcspAnswer: ...

@@ -71,6 +71,17 @@ class RevocationConfig:
     max_crl_bytes: int = 100 * 1024 * 1024
     # OCSP responses without nextUpdate are cached at most this long (seconds).
     ocsp_max_age: float = 300.0
+    # CRLs are refreshed in the background this long before their nextUpdate (seconds),
+    # but not before halfway through their validity.
+    crl_refresh_margin: float = 3600.0
+    # Downloads of one CRL URL are at least this far apart, except the first (seconds): the
+    # wait after a failed download or refresh, and the floor for refresh scheduling.
+    crl_min_refresh_interval: float = 60.0
+    # OCSP requests carry a random nonce that the response must echo (RFC 6960 section
+    # 4.4.1). Off by default: many responders serve pre-signed responses without nonces.
+    ocsp_nonce: bool = False
+    # The largest OCSP response accepted from a responder (bytes).
+    max_ocsp_bytes: int = 256 * 1024
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
@@ -87,6 +98,16 @@ class RevocationConfig:
             raise ConfigError("max_crl_bytes must be > 0")
         if self.ocsp_max_age < 0:
             raise ConfigError("ocsp_max_age must be >= 0")
+        if not self.crl_refresh_margin >= 0:
+            raise ConfigError("crl_refresh_margin must be >= 0")
+        if not self.crl_min_refresh_interval > 0:
+            raise ConfigError("crl_min_refresh_interval must be > 0")
+        if not isinstance(self.ocsp_nonce, bool):
+            raise ConfigError("ocsp_nonce must be true or false")
+        if isinstance(self.max_ocsp_bytes, bool) or not isinstance(self.max_ocsp_bytes, int):
+            raise ConfigError("max_ocsp_bytes must be an integer")
+        if not 0 < self.max_ocsp_bytes <= 1024 * 1024:
+            raise ConfigError(f"max_ocsp_bytes must be in 1..1048576, not {self.max_ocsp_bytes}")
         object.__setattr__(self, "cache_dir", Path(self.cache_dir))
 
 

@@ -19,7 +19,10 @@ mod _core {
     #[pymodule_export]
     use super::trust_store::TrustStore;
     #[pymodule_export]
-    use super::verify::{cert_info, verify_chain, verify_hostname};
+    use super::verify::{
+        _signature_floor, cert_info, chain_cache_info, clear_chain_cache, set_chain_cache_size,
+        verify_chain, verify_chains, verify_hostname,
+    };
 
     #[pymodule_init]
     fn init(module: &pyo3::Bound<'_, pyo3::types::PyModule>) -> pyo3::PyResult<()> {

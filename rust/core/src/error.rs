@@ -35,9 +35,7 @@ impl fmt::Display for Error {
             | Error::MalformedInput(message)
             | Error::Policy(message)
             | Error::Crl(message)
-            | Error::Ocsp(message) => {
-                f.write_str(message)
-            }
+            | Error::Ocsp(message) => f.write_str(message),
             Error::Hostname { message, .. } => f.write_str(message),
         }
     }

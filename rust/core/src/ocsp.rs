@@ -1,1 +1,0 @@
-//! OCSP (RFC 6960): request building and complete response verification.
