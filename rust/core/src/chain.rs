@@ -21,6 +21,7 @@ use webpki::{EndEntityCert, KeyUsage, VerifiedPath};
 use crate::error::Error;
 use crate::limits::{MAX_CERT_BYTES, MAX_PATH_INTERMEDIATES, MAX_PRESENTED_CERTS};
 use crate::profile;
+pub(crate) use crate::sigalgs::SUPPORTED_SIGNATURE_ALGORITHMS;
 use crate::trust::TrustStore;
 
 pub use cache::{
@@ -28,26 +29,6 @@ pub use cache::{
     MAX_CACHED_CHAIN_BYTES, MAX_CHAIN_ENTRIES, SHARDS, SIGNATURES_PER_CHAIN,
 };
 pub use floor::signature_floor;
-
-/// The signature algorithms accepted in a path: those of the CA/Browser Forum Baseline
-/// Requirements section 7.1.3.2 (ECDSA P-256/P-384, RSA PKCS#1 v1.5 and PSS with 2048-8192
-/// bit keys, Ed25519). SHA-1 and keys under 2048 bits are not accepted.
-static SUPPORTED_SIGNATURE_ALGORITHMS: &[&dyn SignatureVerificationAlgorithm] = &[
-    webpki::ring::ECDSA_P256_SHA256,
-    webpki::ring::ECDSA_P256_SHA384,
-    webpki::ring::ECDSA_P384_SHA256,
-    webpki::ring::ECDSA_P384_SHA384,
-    webpki::ring::ED25519,
-    webpki::ring::RSA_PKCS1_2048_8192_SHA256,
-    webpki::ring::RSA_PKCS1_2048_8192_SHA384,
-    webpki::ring::RSA_PKCS1_2048_8192_SHA512,
-    webpki::ring::RSA_PKCS1_2048_8192_SHA256_ABSENT_PARAMS,
-    webpki::ring::RSA_PKCS1_2048_8192_SHA384_ABSENT_PARAMS,
-    webpki::ring::RSA_PKCS1_2048_8192_SHA512_ABSENT_PARAMS,
-    webpki::ring::RSA_PSS_2048_8192_SHA256_LEGACY_KEY,
-    webpki::ring::RSA_PSS_2048_8192_SHA384_LEGACY_KEY,
-    webpki::ring::RSA_PSS_2048_8192_SHA512_LEGACY_KEY,
-];
 
 /// How a chain is verified.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

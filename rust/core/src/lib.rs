@@ -20,6 +20,7 @@ pub mod limits;
 pub mod ocsp;
 pub mod policy;
 mod profile;
+mod sigalgs;
 mod timefmt;
 pub mod trust;
 

@@ -1,4 +1,4 @@
-//! Just enough DER (ITU-T X.690) to find the fields of a certificate that the verified-chain
+//! Just enough DER navigation (element headers decoded by the `der` crate) to find the fields of a certificate that the verified-chain
 //! cache and the signature floor need: the signed bytes, the signature, the subject public key
 //! and the validity period (RFC 5280 section 4.1). A full X.509 parse costs more than a cache
 //! hit; this walk costs a few dozen nanoseconds. Every function returns `None` on input it
@@ -19,33 +19,18 @@ const GENERALIZED_TIME: u8 = 0x18;
 /// `[0] EXPLICIT Version` of a TBSCertificate.
 const VERSION: u8 = 0xa0;
 
-/// Reads the element at the start of `input` (low-tag-number form, definite length), and
-/// returns it with the bytes after it.
+/// Reads the element at the start of `input` with the `der` crate (X.690 section 10: definite,
+/// minimal lengths) and returns it with the bytes after it.
 pub(crate) fn element(input: &[u8]) -> Option<(Element<'_>, &[u8])> {
-    let (&tag, rest) = input.split_first()?;
-    if tag & 0x1f == 0x1f {
-        return None; // high-tag-number form: no certificate field uses it
-    }
-    let (&first, mut rest) = rest.split_first()?;
-    let length = if first < 0x80 {
-        usize::from(first)
-    } else {
-        let count = usize::from(first & 0x7f);
-        if count == 0 || count > 4 {
-            return None; // indefinite length, or more than 4 GiB
-        }
-        let (digits, after) = rest.split_at_checked(count)?;
-        rest = after;
-        digits
-            .iter()
-            .fold(0usize, |acc, &digit| (acc << 8) | usize::from(digit))
-    };
-    let (contents, after) = rest.split_at_checked(length)?;
-    let header = input.len() - rest.len();
-    let encoded = input.get(..header + length)?;
+    use der::{Decode, Reader};
+    let mut reader = der::SliceReader::new(input).ok()?;
+    let header = der::Header::decode(&mut reader).ok()?;
+    let contents = reader.read_slice(header.length).ok()?;
+    let consumed = input.len() - usize::try_from(reader.remaining_len()).ok()?;
+    let (encoded, after) = input.split_at_checked(consumed)?;
     Some((
         Element {
-            tag,
+            tag: u8::from(header.tag),
             contents,
             encoded,
         },

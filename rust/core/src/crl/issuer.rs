@@ -1,7 +1,7 @@
 //! Whether a certificate is the CRL's issuer (RFC 5280 section 6.3.3 (f)) and whether a CRL
 //! speaks for a certificate (section 6.3.3 (a), (b)).
 
-use rustls_pki_types::{CertificateDer, SignatureVerificationAlgorithm};
+use rustls_pki_types::CertificateDer;
 use webpki::EndEntityCert;
 use x509_parser::extensions::{DistributionPointName, GeneralName, ParsedExtension};
 use x509_parser::prelude::{FromDer, X509Certificate};
@@ -9,26 +9,7 @@ use x509_parser::prelude::{FromDer, X509Certificate};
 use super::fields::Fields;
 use crate::dn::rfc4514;
 use crate::limits::MAX_CERT_BYTES;
-
-/// The CRL signature algorithms accepted: the same set, and the same ring implementations,
-/// as certificate signatures in [`crate::chain`] (CA/Browser Forum Baseline Requirements
-/// section 7.1.3.2: no SHA-1, RSA keys of 2048 to 8192 bits).
-static SUPPORTED_SIGNATURE_ALGORITHMS: &[&dyn SignatureVerificationAlgorithm] = &[
-    webpki::ring::ECDSA_P256_SHA256,
-    webpki::ring::ECDSA_P256_SHA384,
-    webpki::ring::ECDSA_P384_SHA256,
-    webpki::ring::ECDSA_P384_SHA384,
-    webpki::ring::ED25519,
-    webpki::ring::RSA_PKCS1_2048_8192_SHA256,
-    webpki::ring::RSA_PKCS1_2048_8192_SHA384,
-    webpki::ring::RSA_PKCS1_2048_8192_SHA512,
-    webpki::ring::RSA_PKCS1_2048_8192_SHA256_ABSENT_PARAMS,
-    webpki::ring::RSA_PKCS1_2048_8192_SHA384_ABSENT_PARAMS,
-    webpki::ring::RSA_PKCS1_2048_8192_SHA512_ABSENT_PARAMS,
-    webpki::ring::RSA_PSS_2048_8192_SHA256_LEGACY_KEY,
-    webpki::ring::RSA_PSS_2048_8192_SHA384_LEGACY_KEY,
-    webpki::ring::RSA_PSS_2048_8192_SHA512_LEGACY_KEY,
-];
+use crate::sigalgs::SUPPORTED_SIGNATURE_ALGORITHMS;
 
 fn parse_cert<'a>(der: &'a [u8], role: &str) -> Result<X509Certificate<'a>, String> {
     if der.len() > MAX_CERT_BYTES {

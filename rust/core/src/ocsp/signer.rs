@@ -6,30 +6,11 @@
 use std::time::Duration;
 
 use der::oid::ObjectIdentifier;
-use rustls_pki_types::{CertificateDer, SignatureVerificationAlgorithm, UnixTime};
+use rustls_pki_types::{CertificateDer, UnixTime};
 use webpki::{EndEntityCert, KeyUsage};
 
+use crate::sigalgs::SUPPORTED_SIGNATURE_ALGORITHMS;
 use crate::timefmt::rfc3339;
-
-/// The signature algorithms accepted for responses and responder certificates: the same set
-/// as certificate paths (`chain.rs`; CA/Browser Forum Baseline Requirements section 7.1.3.2).
-/// SHA-1 signatures and keys under 2048 bits are not accepted.
-static SIGNATURE_ALGORITHMS: &[&dyn SignatureVerificationAlgorithm] = &[
-    webpki::ring::ECDSA_P256_SHA256,
-    webpki::ring::ECDSA_P256_SHA384,
-    webpki::ring::ECDSA_P384_SHA256,
-    webpki::ring::ECDSA_P384_SHA384,
-    webpki::ring::ED25519,
-    webpki::ring::RSA_PKCS1_2048_8192_SHA256,
-    webpki::ring::RSA_PKCS1_2048_8192_SHA384,
-    webpki::ring::RSA_PKCS1_2048_8192_SHA512,
-    webpki::ring::RSA_PKCS1_2048_8192_SHA256_ABSENT_PARAMS,
-    webpki::ring::RSA_PKCS1_2048_8192_SHA384_ABSENT_PARAMS,
-    webpki::ring::RSA_PKCS1_2048_8192_SHA512_ABSENT_PARAMS,
-    webpki::ring::RSA_PSS_2048_8192_SHA256_LEGACY_KEY,
-    webpki::ring::RSA_PSS_2048_8192_SHA384_LEGACY_KEY,
-    webpki::ring::RSA_PSS_2048_8192_SHA512_LEGACY_KEY,
-];
 
 /// id-kp-OCSPSigning (RFC 6960 section 4.2.2.2), the OID's DER content octets.
 static ID_KP_OCSP_SIGNING: &[u8] = &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x09];
@@ -54,7 +35,7 @@ pub(crate) fn verify_signature(
     let mut failure = SignatureFailure::UnsupportedAlgorithm;
     // Several algorithms share a signature id (ECDSA with SHA-256 over P-256 or P-384); the
     // key's algorithm decides, and webpki reports a mismatch without checking.
-    for candidate in SIGNATURE_ALGORITHMS
+    for candidate in SUPPORTED_SIGNATURE_ALGORITHMS
         .iter()
         .filter(|candidate| candidate.signature_alg_id().as_ref() == algorithm)
     {
@@ -83,7 +64,7 @@ pub(crate) fn authorize_delegate(
     let time = UnixTime::since_unix_epoch(Duration::from_secs(at_unix_seconds));
     responder
         .verify_for_usage(
-            SIGNATURE_ALGORITHMS,
+            SUPPORTED_SIGNATURE_ALGORITHMS,
             &[anchor],
             &[],
             time,
