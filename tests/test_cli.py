@@ -20,10 +20,10 @@ from pathlib import Path
 import pytest
 
 import certpolicy as cp
-from crl_pki import Entry, large_crl, make_crl
-from ocsp_responder import running_responder
 from test_tls_server import self_signed, tls_server
 
+from crl_pki import Entry, large_crl, make_crl
+from ocsp_responder import running_responder
 from pki import Cert, Issuer, Pki, make_root
 from servers import Request, Response, serve
 

@@ -13,10 +13,10 @@ from cryptography import x509
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import crl_pki as c
 from certpolicy import CrlError, cert_info
 from certpolicy.crl import Crl, RevokedEntry
 
+import crl_pki as c
 from pki import Issuer, make_root, name, new_key
 
 THIS = dt.datetime(2030, 1, 1, tzinfo=dt.UTC)

@@ -16,13 +16,13 @@ from typing import Any
 import pytest
 import urllib3
 
-import crl_pki as c
 from certpolicy import Retry, RevocationConfig
+from certpolicy._http import BackoffRetry
 from certpolicy.crl import Crl, CrlChecker
-from certpolicy.crl_fetch import BackoffRetry
 from certpolicy.revocation import MethodAnswer
-from crl_server import CrlSite, crl_site
 
+import crl_pki as c
+from crl_server import CrlSite, crl_site
 from pki import Cert, Issuer, make_root
 from servers import Request, Response, serve
 
@@ -183,7 +183,12 @@ def test_redirects_are_followed(site, ca, make_checker) -> None:
 
 
 def test_backoff_is_exponential_with_jitter_and_capped() -> None:
-    retry = BackoffRetry.from_config(Retry(attempts=8, backoff=0.1, max_backoff=0.5))
+    retry = BackoffRetry.from_config(
+        Retry(attempts=8, backoff=0.1, max_backoff=0.5),
+        method="GET",
+        redirects=3,
+        raise_on_status=True,
+    )
     assert retry.get_backoff_time() == 0.0
     waits = []
     for _ in range(5):

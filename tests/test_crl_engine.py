@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 
 import certpolicy as cp
-import crl_pki as c
 from certpolicy import (
     CertificateRevokedError,
     Engine,
@@ -23,8 +22,9 @@ from certpolicy import (
     RevocationUnavailableError,
     TrustStore,
 )
-from crl_server import CrlSite, crl_site
 
+import crl_pki as c
+from crl_server import CrlSite, crl_site
 from pki import Cert, Issuer, make_root
 
 HOST = "leaf.example"

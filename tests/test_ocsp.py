@@ -19,8 +19,8 @@ from hypothesis import strategies as st
 
 import certpolicy as cp
 from certpolicy.ocsp import CLOCK_SKEW, OcspStatus, ocsp_check_response, ocsp_request
-from ocsp_responder import OPENSSL, Responder
 
+from ocsp_responder import OPENSSL, Responder
 from pki import START, Cert, Issuer, make_root
 
 UTC = dt.UTC

@@ -12,12 +12,13 @@ from pathlib import Path
 
 import pytest
 from cryptography import x509
+from cryptography.x509 import ocsp
 
 import certpolicy as cp
 from certpolicy.ocsp import OcspChecker, ocsp_check_response, ocsp_request
 from certpolicy.revocation import MethodAnswer
-from ocsp_responder import Responder, closed_port_url, running_responder
 
+from ocsp_responder import Responder, closed_port_url, running_responder
 from pki import Cert, Issuer, make_root
 
 REVOKED_AT = dt.datetime(2025, 2, 3, 4, 5, 6, tzinfo=dt.UTC)
@@ -183,7 +184,7 @@ def test_nonce_when_configured(tmp_path: Path, responder: Responder, ca: Issuer)
     answer = ask(OcspChecker(config(tmp_path, ocsp_nonce=True)), leaf, ca)
     assert answer.status == "good"
     assert responder.server is not None
-    sent = x509.ocsp.load_der_ocsp_request(responder.server.requests[0].body)
+    sent = ocsp.load_der_ocsp_request(responder.server.requests[0].body)
     assert len(sent.extensions.get_extension_for_class(x509.OCSPNonce).value.nonce) == 16
 
 

@@ -16,8 +16,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.serialization import Encoding
 
 import certpolicy as cp
-from ocsp_responder import Responder, closed_port_url, running_responder
 
+from ocsp_responder import Responder, closed_port_url, running_responder
 from pki import Cert, Issuer, make_root
 from servers import Request, Response, Server, serve
 

@@ -7,26 +7,22 @@ connection errors, timeouts, 408/429/5xx answers and bodies cut short.
 from __future__ import annotations
 
 import logging
-import random
 import time
 from dataclasses import dataclass
-from itertools import takewhile
 
-import certifi
 import urllib3
 from urllib3.exceptions import HTTPError, MaxRetryError
 from urllib3.util import Retry as Urllib3Retry
 from urllib3.util import Timeout
 
-from certpolicy._core import __version__
+from certpolicy._http import BackoffRetry, revocation_pool
 from certpolicy.errors import CrlError
-from certpolicy.revocation import Retry, RevocationConfig
+from certpolicy.revocation import RevocationConfig
 
 __all__ = ["CrlFetchError", "Fetched", "Fetcher"]
 
 logger = logging.getLogger("certpolicy")
 
-RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 # One attempt may take at most this many times the (per-read) timeout in all: a server that
 # trickles bytes just faster than the timeout cannot hold a check forever.
 ATTEMPT_TIMEOUTS = 10
@@ -50,47 +46,9 @@ class Fetched:
     attempts: int
 
 
-class BackoffRetry(Urllib3Retry):
-    """urllib3's ``Retry`` with "equal jitter" exponential backoff from the first retry on:
-    retry n waits a uniformly random time in [b/2, b], b = min(max_backoff, backoff * 2**(n-1)).
-    (urllib3's own formula waits nothing before the first retry.)"""
-
-    def get_backoff_time(self) -> float:
-        errors = len(list(takewhile(lambda h: h.redirect_location is None, reversed(self.history))))
-        if errors == 0:
-            return 0.0
-        base = min(self.backoff_max, self.backoff_factor * 2 ** (errors - 1))
-        return random.uniform(base / 2, base)
-
-    @classmethod
-    def from_config(cls, retry: Retry) -> BackoffRetry:
-        retries = retry.attempts - 1
-        return cls(
-            total=None,
-            connect=retries,
-            read=retries,
-            status=retries,
-            other=retries,
-            redirect=MAX_REDIRECTS,
-            allowed_methods=frozenset({"GET"}),
-            status_forcelist=RETRY_STATUSES,
-            backoff_factor=retry.backoff,
-            backoff_max=retry.max_backoff,
-            # A Retry-After of hours would hold the connection being checked that long.
-            respect_retry_after_header=False,
-            raise_on_status=True,
-        )
-
-
 def default_pool(config: RevocationConfig) -> urllib3.PoolManager:
     """The connection pool of a fetcher: certifi's roots for https:// distribution points."""
-    return urllib3.PoolManager(
-        num_pools=32,
-        maxsize=4,
-        ca_certs=certifi.where(),
-        timeout=Timeout(connect=config.timeout, read=config.timeout),
-        headers={"User-Agent": f"certpolicy/{__version__}"},
-    )
+    return revocation_pool(config)
 
 
 def _reason(error: BaseException) -> str:
@@ -117,7 +75,9 @@ class Fetcher:
             headers["If-None-Match"] = etag
         if last_modified:
             headers["If-Modified-Since"] = last_modified
-        retry: Urllib3Retry = BackoffRetry.from_config(self._config.retry)
+        retry: Urllib3Retry = BackoffRetry.from_config(
+            self._config.retry, method="GET", redirects=MAX_REDIRECTS, raise_on_status=True
+        )
         while True:
             try:
                 response = self._http.request(
