@@ -21,9 +21,9 @@ from typing import Any
 import pytest
 from cryptography import x509
 
-import crl_pki
 from certpolicy.crl import Crl
 
+import crl_pki
 from pki import make_root
 
 ENTRIES = 1_000_000
