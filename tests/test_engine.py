@@ -201,3 +201,21 @@ def test_bad_engine_toml(tmp_path: Path, content: str, needle: str) -> None:
 def test_from_config_rejects_other_suffixes(tmp_path: Path) -> None:
     with pytest.raises(cp.ConfigError, match=r"config\.xml or a \.toml"):
         cp.Engine.from_config(tmp_path / "config.yaml")
+
+
+def test_engine_is_a_context_manager_that_closes_its_methods(web: Pki) -> None:
+    closed: list[str] = []
+
+    class Method:
+        name = "crl"
+
+        def check(self, cert: bytes, issuer: bytes, *, at: object) -> object:
+            raise AssertionError("not called")
+
+        def close(self) -> None:
+            closed.append(self.name)
+
+    with engine_with(web, NO_REVOCATION) as engine:
+        engine._revocation_checker.methods["crl"] = Method()  # type: ignore[assignment]
+        assert engine.check(web.chain, "api.example.com").ok
+    assert closed == ["crl"]

@@ -201,3 +201,83 @@ def _summary(result: list[bytes] | cp.CertPolicyError) -> str:
     if isinstance(result, list):
         return f"path of {len(result)} ending {result[-1][-8:].hex()}"
     return f"{type(result).__name__}: {result}"
+
+
+def test_shared_engine_during_crl_refreshes(tmp_path: object) -> None:
+    """Many threads check through one Engine (chain, hostname and CRL revocation for the leaf
+    and the intermediate) while the CRL server publishes new CRLs and the engine's CRL
+    method refreshes them in the background. Every answer is a definitive, consistent one:
+    good until the revoking CRL arrives, revoked after it in every thread, never an error."""
+    import time
+    from pathlib import Path
+
+    import crl_pki
+    from crl_server import crl_site
+
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    # Past the midpoint of their validity, so refreshes fall due at the minimum interval.
+    late = {"this_update": now - dt.timedelta(days=2), "next_update": now + dt.timedelta(hours=1)}
+    with crl_site() as site:
+        root = make_root("stress root")
+        intermediate = crl_pki.issue_ca_with_crl(root, "stress intermediate", [site.url("/r.crl")])
+        leaf = intermediate.issue_leaf(["stress.example"], crl_urls=[site.url("/i.crl")])
+        site.crls["/r.crl"] = crl_pki.make_crl(root, [], number=1, **late)
+        site.crls["/i.crl"] = crl_pki.make_crl(intermediate, [], number=1, **late)
+        trust = cp.TrustStore()
+        trust.add_der(root.der)
+        revocation = cp.RevocationConfig(
+            method="crl",
+            cache_dir=Path(str(tmp_path)),
+            timeout=2.0,
+            retry=cp.Retry(attempts=2, backoff=0.01, max_backoff=0.05),
+            crl_refresh_margin=30 * 86400.0,
+            crl_min_refresh_interval=0.1,
+        )
+        engine = cp.Engine(cp.PolicySet([cp.Policy("Web", "internet")]), trust, revocation)
+        chain = [leaf.der, intermediate.der]
+        assert engine.check(chain, "stress.example").ok
+        stop = threading.Event()
+        seen: list[list[str]] = [[] for _ in range(WORKERS)]
+        failures: list[BaseException] = []
+
+        def run(out: list[str]) -> None:
+            try:
+                while not stop.is_set():
+                    report = engine.check(chain, "stress.example")
+                    assert report.result("chain").status == "passed"
+                    assert report.result("hostname").status == "passed"
+                    out.append(report.result("revocation").status)
+            except BaseException as exc:
+                failures.append(exc)
+
+        threads = [threading.Thread(target=run, args=(out,)) for out in seen]
+        for thread in threads:
+            thread.start()
+        try:
+            deadline = time.monotonic() + 30
+            # Unchanged CRLs first (304s and newer numbers with the same content) ...
+            for number in (2, 3):
+                site.crls["/i.crl"] = crl_pki.make_crl(intermediate, [], number=number, **late)
+                before = site.count("/i.crl")
+                while site.count("/i.crl") < before + 2:
+                    assert time.monotonic() < deadline, "refreshes did not happen"
+                    time.sleep(0.02)
+            # ... then the leaf is revoked: every thread must come to see it.
+            revoked = crl_pki.Entry(leaf.cert.serial_number, now - dt.timedelta(hours=1), None)
+            site.crls["/i.crl"] = crl_pki.make_crl(intermediate, [revoked], number=4, **late)
+            while not all("failed" in out for out in seen):
+                assert time.monotonic() < deadline, "not every thread saw the revocation"
+                assert not failures, failures
+                time.sleep(0.02)
+        finally:
+            stop.set()
+            for thread in threads:
+                thread.join(timeout=30)
+            engine.close()
+    assert not failures, failures
+    for out in seen:
+        assert set(out) <= {"passed", "failed"}, set(out)
+        first = out.index("failed")
+        # The refresh swaps the index atomically and #4 is never replaced by an older CRL.
+        assert all(status == "failed" for status in out[first:])
+        assert out[:first], "each thread answered before the revocation too"

@@ -76,6 +76,17 @@ class Engine:
             self._revocation, default_methods(self._revocation)
         )
 
+    def close(self) -> None:
+        """Stops background work (CRL refresh threads). The engine still checks afterwards,
+        fetching on demand. ``with Engine(...) as engine:`` closes it at the end."""
+        self._revocation_checker.close()
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
     @property
     def policies(self) -> PolicySet:
         """The policies in force (replaced atomically by :meth:`sync_policies`)."""

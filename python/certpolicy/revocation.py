@@ -191,6 +191,13 @@ class RevocationChecker:
         self.config = config
         self.methods = dict(methods)
 
+    def close(self) -> None:
+        """Stops the methods' background work (CRL refresh threads)."""
+        for method in self.methods.values():
+            close = getattr(method, "close", None)
+            if callable(close):
+                close()
+
     def check_path(self, path: Sequence[bytes], *, at: dt.datetime | None = None) -> PathAnswer:
         """Checks every certificate of ``path`` that has an issuer in it (the anchor has
         none and is never checked); with ``depth="leaf"`` only the leaf."""
