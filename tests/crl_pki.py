@@ -114,10 +114,13 @@ def issuing_distribution_point(
     only_user: bool = False,
     only_ca: bool = False,
     indirect: bool = False,
+    directory_names: Sequence[x509.Name] = (),
 ) -> bytes:
     parts = []
-    if uris:
+    if uris or directory_names:
         names = b"".join(tlv(0x86, u.encode()) for u in uris)
+        # directoryName [4] EXPLICIT Name
+        names += b"".join(tlv(0xA4, n.public_bytes()) for n in directory_names)
         parts.append(tlv(0xA0, tlv(0xA0, names)))  # distributionPoint [0] fullName [0]
     if only_user:
         parts.append(tlv(0x81, b"\xff"))

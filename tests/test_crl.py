@@ -10,6 +10,7 @@ import threading
 
 import pytest
 from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -241,6 +242,50 @@ def test_scope(ca: Issuer) -> None:
     foreign = make_root("someone else").issue_leaf(["c.example"])
     with pytest.raises(CrlError, match="does not cover"):
         Crl.from_der(crl_of(ca)).check_scope(foreign.der)
+
+
+def test_scope_compares_every_name_type(ca: Issuer) -> None:
+    """A partition named by a directoryName covers only certificates whose distribution point
+    carries that name (RFC 5280 6.3.3 (b)(2)(i)); a URI-only comparison would let the CRL of
+    partition A answer "good" for a certificate of partition B."""
+    from cryptography.x509.oid import NameOID
+
+    def partition(label: str) -> x509.Name:
+        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, label)])
+
+    def leaf_in(label: str) -> bytes:
+        cert = ca.issue_leaf([f"{label}.example"])
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(cert.cert.subject)
+            .issuer_name(ca.cert.subject)
+            .public_key(cert.key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(cert.cert.not_valid_before_utc)
+            .not_valid_after(cert.cert.not_valid_after_utc)
+            .add_extension(
+                x509.CRLDistributionPoints(
+                    [
+                        x509.DistributionPoint(
+                            [x509.DirectoryName(partition(label))], None, None, None
+                        )
+                    ]
+                ),
+                critical=False,
+            )
+        )
+        return builder.sign(ca.key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
+
+    crl_a = Crl.from_der(
+        crl_of(
+            ca,
+            extra_extensions=[c.issuing_distribution_point(directory_names=[partition("A")])],
+        ),
+        ca.der,
+    )
+    crl_a.check_scope(leaf_in("A"))
+    with pytest.raises(CrlError, match="partition"):
+        crl_a.check_scope(leaf_in("B"))
 
 
 def test_agrees_with_cryptography(ca: Issuer) -> None:

@@ -315,7 +315,7 @@ def test_policy_selected_by_the_connected_address(setup: Setup, intranet_server:
         check_hostname=False,
         check_revocation=False,
     )
-    context = setup.engine(loopback_off, WEB).ssl_context()
+    context = setup.engine(loopback_off, WEB).ssl_context(trust_peer_ip=True)
     with context.wrap_socket(connect(intranet_server), server_hostname="localhost") as tls:
         assert tls.report is not None
         assert tls.report.policy.name == "Loopback"
@@ -428,7 +428,7 @@ def test_memory_bio_with_peer_given(setup: Setup, intranet_server: TlsServer) ->
         check_hostname=False,
         check_revocation=False,
     )
-    context = setup.engine(loopback_off, WEB).ssl_context()
+    context = setup.engine(loopback_off, WEB).ssl_context(trust_peer_ip=True)
     incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
     obj = context.wrap_bio(incoming, outgoing, server_hostname="localhost")
     assert isinstance(obj, PolicySSLObject)
@@ -478,7 +478,7 @@ def test_asyncio_finds_the_peer_address_on_its_transport(
         check_hostname=False,
         check_revocation=False,
     )
-    context = setup.engine(loopback_off, WEB).ssl_context()
+    context = setup.engine(loopback_off, WEB).ssl_context(trust_peer_ip=True)
 
     async def run() -> cp.Report:
         _, writer = await asyncio.wait_for(

@@ -284,7 +284,7 @@ class Engine:
         report.raise_for_status()
         return report
 
-    def ssl_context(self) -> PolicySSLContext:
+    def ssl_context(self, *, trust_peer_ip: bool = False) -> PolicySSLContext:
         """A client :class:`ssl.SSLContext` that enforces this engine on every connection:
         after the handshake, before the caller gets the connection, the presented chain, the
         server name and the peer address go through :meth:`enforce`; a failure closes the
@@ -292,10 +292,15 @@ class Engine:
         (urllib, urllib3, requests, httpx, asyncio, aiohttp); see
         :class:`certpolicy.sslcontext.PolicySSLContext`. Each call makes a new context (clients
         configure contexts, e.g. ALPN); all of them share this engine's policies, trust store
-        and revocation caches."""
+        and revocation caches.
+
+        The peer address counts for policy selection (IP ranges) only when it does not
+        select a weaker policy than the server name alone: through a proxy the peer is the
+        proxy. Pass ``trust_peer_ip=True`` when connections are direct (no proxy) to let an
+        intranet range lower the checks of a DNS-named server."""
         from certpolicy.sslcontext import PolicySSLContext
 
-        return PolicySSLContext(self)
+        return PolicySSLContext(self, trust_peer_ip=trust_peer_ip)
 
     def check_endpoint(self, url_or_host: str, port: int = 443, *, timeout: float = 10.0) -> Report:
         """Connects to an endpoint (``https://host[:port]/...``, ``host[:port]`` or an IP
@@ -305,7 +310,8 @@ class Engine:
         from certpolicy.tls import parse_endpoint
 
         host, port = parse_endpoint(url_or_host, port)
-        context = self.ssl_context()
+        # A direct connection: the peer address is the server's.
+        context = self.ssl_context(trust_peer_ip=True)
         with socket.create_connection((host, port), timeout=timeout) as raw:
             try:
                 with context.wrap_socket(raw, server_hostname=host) as tls:

@@ -153,11 +153,12 @@ class PolicySSLContext(ssl.SSLContext):
 
     _engine: Engine
 
-    def __new__(cls, engine: Engine) -> PolicySSLContext:
+    def __new__(cls, engine: Engine, *, trust_peer_ip: bool = False) -> PolicySSLContext:
         return super().__new__(cls, ssl.PROTOCOL_TLS_CLIENT)
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, trust_peer_ip: bool = False) -> None:
         self._engine = engine
+        self._trust_peer_ip = trust_peer_ip
         self._chains: OrderedDict[bytes, tuple[bytes, ...]] = OrderedDict()
         self._chains_lock = threading.Lock()
         # OpenSSL's checks off, on the C object itself (the properties below hide them).
@@ -255,7 +256,29 @@ class PolicySSLContext(ssl.SSLContext):
             raise CertificateCheckError(
                 "certificate check impossible: no server name and no peer address"
             )
+        if server_name and ip is not None and not self._trust_peer_ip:
+            ip = self._guarded_ip(server_name, ip, port)
         return self._engine.enforce(chain, host, ip=ip, port=port)
+
+    def _guarded_ip(self, host: str, ip: str, port: int | None) -> str | None:
+        """The peer address, unless using it would select a weaker policy than the server
+        name alone. Through a proxy (HTTP CONNECT, SOCKS) the peer is the proxy, not the
+        server: a proxy in an intranet range must not lower the checks of every site behind
+        it. ``trust_peer_ip=True`` (direct connections only) lets the address always count."""
+        policies = self._engine.policies
+        try:
+            by_address = policies.select(host, ip, port)
+            by_name = policies.select(host, None, port)
+        except CertPolicyError:
+            return ip  # the engine reports the bad name or address itself
+        if by_address is by_name or not _weaker(by_address, by_name):
+            return ip
+        logger.debug(
+            "peer address %s not used to select the policy for %s: policy %r would check less "
+            "than %r (pass trust_peer_ip=True to ssl_context() for direct connections)",
+            ip, host, by_address.name, by_name.name,
+        )
+        return None
 
     def _chain_of(self, conn: ssl.SSLSocket | ssl.SSLObject) -> list[bytes]:
         """The chain the server presented. A resumed session carries no chain (OpenSSL
@@ -278,6 +301,16 @@ class PolicySSLContext(ssl.SSLContext):
         with self._chains_lock:
             remembered = self._chains.get(leaf)
         return list(remembered) if remembered is not None else [leaf]
+
+
+def _weaker(candidate: Any, reference: Any) -> bool:
+    """True when ``candidate`` turns off a check ``reference`` runs, or loosens one."""
+    return (
+        (reference.check_chain and not candidate.check_chain)
+        or (reference.check_hostname and not candidate.check_hostname)
+        or (reference.check_revocation and not candidate.check_revocation)
+        or (candidate.allow_common_name and not reference.allow_common_name)
+    )
 
 
 def _policy_context(context: ssl.SSLContext) -> PolicySSLContext:

@@ -60,7 +60,7 @@ def checked_https_get(
     host, port = parts.hostname, parts.port or 443
     # The engine's context checks the connection inside connect(), before any request byte.
     connection = http.client.HTTPSConnection(
-        host, port, context=engine.ssl_context(), timeout=timeout
+        host, port, context=engine.ssl_context(trust_peer_ip=True), timeout=timeout
     )
     try:
         connection.connect()

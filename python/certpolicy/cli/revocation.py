@@ -77,7 +77,7 @@ def _download(engine: Engine, url: str, limit: int, timeout: float) -> bytes:
     """GETs a URL (https through the engine's checks), streaming, at most ``limit`` bytes."""
     if not url.lower().startswith(("http://", "https://")):
         raise UsageError(f"not an http(s) URL: {url!r}")
-    pool = urllib3.PoolManager(ssl_context=engine.ssl_context(), retries=False)
+    pool = urllib3.PoolManager(ssl_context=engine.ssl_context(trust_peer_ip=True), retries=False)
     try:
         response = pool.request(
             "GET",
@@ -221,7 +221,7 @@ def _cmd_ocsp(args: argparse.Namespace) -> int:
     nonce = os.urandom(16) if args.nonce else None
     request = ocsp_request(cert, issuer, nonce=nonce)
     engine = _engine(args)
-    pool = urllib3.PoolManager(ssl_context=engine.ssl_context(), retries=False)
+    pool = urllib3.PoolManager(ssl_context=engine.ssl_context(trust_peer_ip=True), retries=False)
     try:
         response = pool.request(
             "POST",

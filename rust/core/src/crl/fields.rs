@@ -17,6 +17,29 @@ use crate::dn::rfc4514;
 
 /// id-ce-cRLNumber (RFC 5280 section 5.2.3).
 const OID_CRL_NUMBER: &str = "2.5.29.20";
+/// id-ce-issuingDistributionPoint (RFC 5280 section 5.2.5).
+const OID_ISSUING_DISTRIBUTION_POINT: &str = "2.5.29.28";
+/// id-ce-authorityKeyIdentifier (RFC 5280 section 5.2.1).
+const OID_AUTHORITY_KEY_IDENTIFIER: &str = "2.5.29.35";
+
+/// A GeneralName in a form that compares equal exactly when the names are the same name of
+/// the same type (RFC 5280 section 6.3.3 (b)(2)(i) compares distribution point names).
+pub(super) fn general_name_key(name: &GeneralName<'_>) -> String {
+    match name {
+        GeneralName::URI(uri) => format!("uri:{uri}"),
+        GeneralName::DNSName(dns) => format!("dns:{}", dns.to_ascii_lowercase()),
+        GeneralName::RFC822Name(mail) => format!("rfc822:{mail}"),
+        GeneralName::DirectoryName(dn) => {
+            let hex: String = dn.as_raw().iter().map(|b| format!("{b:02x}")).collect();
+            format!("dn:{hex}")
+        }
+        GeneralName::IPAddress(ip) => {
+            let hex: String = ip.iter().map(|b| format!("{b:02x}")).collect();
+            format!("ip:{hex}")
+        }
+        other => format!("other:{other:?}"),
+    }
+}
 
 /// The scope an issuingDistributionPoint extension gives the CRL (section 5.2.5).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -25,8 +48,10 @@ pub(super) struct Scope {
     pub(super) only_user_certs: bool,
     /// onlyContainsCACerts: the CRL says nothing about end-entity certificates.
     pub(super) only_ca_certs: bool,
-    /// The URIs of the distributionPoint fullName; empty when there is none.
-    pub(super) uris: Vec<String>,
+    /// Whether the CRL names a distribution point, i.e. is one partition of the issuer's CRLs.
+    pub(super) partitioned: bool,
+    /// The names of that distribution point's fullName ([`general_name_key`] form).
+    pub(super) names: Vec<String>,
 }
 
 /// Everything of a CRL except its entries.
@@ -158,20 +183,34 @@ fn read_extensions(explicit: &[u8], fields: &mut Fields) -> Result<(), String> {
             ParsedExtension::IssuingDistributionPoint(idp) => {
                 fields.scope.only_user_certs = idp.only_contains_user_certs;
                 fields.scope.only_ca_certs = idp.only_contains_ca_certs;
-                if let Some(DistributionPointName::FullName(names)) = &idp.distribution_point {
-                    fields.scope.uris = names
-                        .iter()
-                        .filter_map(|name| match name {
-                            GeneralName::URI(uri) => Some((*uri).to_owned()),
-                            _ => None,
-                        })
-                        .collect();
+                match &idp.distribution_point {
+                    Some(DistributionPointName::FullName(names)) => {
+                        fields.scope.partitioned = true;
+                        fields.scope.names = names.iter().map(general_name_key).collect();
+                    }
+                    // A name relative to the issuer cannot be matched reliably: refuse the
+                    // CRL rather than guess its scope (fail closed).
+                    Some(DistributionPointName::NameRelativeToCRLIssuer(_)) => {
+                        return Err("the CRL's issuing distribution point is a name relative                                     to the CRL issuer, which is not supported"
+                            .to_owned());
+                    }
+                    None => {}
                 }
             }
-            ParsedExtension::ParseError { .. }
-                if extension.oid.to_id_string() == OID_CRL_NUMBER =>
+            // An extension that decides the CRL's scope or signer must be read, or the CRL is
+            // refused: treating it as absent would widen the scope (fail open).
+            ParsedExtension::ParseError { .. } | ParsedExtension::UnsupportedExtension { .. }
+                if [
+                    OID_CRL_NUMBER,
+                    OID_ISSUING_DISTRIBUTION_POINT,
+                    OID_AUTHORITY_KEY_IDENTIFIER,
+                ]
+                .contains(&extension.oid.to_id_string().as_str()) =>
             {
-                return Err(malformed("the CRL number"));
+                return Err(malformed(&format!(
+                    "the CRL extension {}",
+                    extension.oid.to_id_string()
+                )));
             }
             _ => {}
         }
@@ -204,7 +243,8 @@ mod tests {
         let scoped = super::super::testdata::file("crl_user_only.der");
         let scope = read(&scoped).expect("valid").scope;
         assert!(scope.only_user_certs && !scope.only_ca_certs);
-        assert_eq!(scope.uris, ["http://a/ca.crl"]);
+        assert!(scope.partitioned);
+        assert_eq!(scope.names, ["uri:http://a/ca.crl"]);
     }
 
     #[test]

@@ -3,11 +3,12 @@
 
 use rustls_pki_types::CertificateDer;
 use webpki::EndEntityCert;
-use x509_parser::extensions::{DistributionPointName, GeneralName, ParsedExtension};
+use x509_parser::extensions::{DistributionPointName, ParsedExtension};
 use x509_parser::prelude::{FromDer, X509Certificate};
 
 use super::fields::Fields;
 use crate::dn::rfc4514;
+use super::fields::general_name_key;
 use crate::limits::MAX_CERT_BYTES;
 use crate::sigalgs::SUPPORTED_SIGNATURE_ALGORITHMS;
 
@@ -43,6 +44,15 @@ pub(super) fn verify(der: &[u8], fields: &Fields, issuer: &[u8]) -> Result<(), S
     for extension in cert.extensions() {
         match extension.parsed_extension() {
             ParsedExtension::SubjectKeyIdentifier(id) => subject_key_id = Some(id.0),
+            // An unreadable key usage must not count as "no restriction".
+            ParsedExtension::ParseError { .. } | ParsedExtension::UnsupportedExtension { .. }
+                if extension.oid.to_id_string() == "2.5.29.15" =>
+            {
+                return Err(format!(
+                    "the issuer certificate \"{}\" has a malformed key usage",
+                    fields.issuer
+                ));
+            }
             ParsedExtension::KeyUsage(usage) if !usage.crl_sign() => {
                 return Err(format!(
                     "the issuer certificate \"{}\" may not sign CRLs: its key usage lacks \
@@ -112,10 +122,10 @@ pub(super) fn check_scope(der: &[u8], fields: &Fields, cert: &[u8]) -> Result<()
             rfc4514(cert.issuer())
         ));
     }
+    // A basicConstraints that is present but unreadable must not count as "not a CA".
     let is_ca = cert
         .basic_constraints()
-        .ok()
-        .flatten()
+        .map_err(|_| "the checked certificate's basic constraints are malformed".to_owned())?
         .is_some_and(|bc| bc.value.ca);
     if fields.scope.only_user_certs && is_ca {
         return Err("the CRL covers only end-entity certificates, not this CA".to_owned());
@@ -123,36 +133,50 @@ pub(super) fn check_scope(der: &[u8], fields: &Fields, cert: &[u8]) -> Result<()
     if fields.scope.only_ca_certs && !is_ca {
         return Err("the CRL covers only CA certificates, not this end-entity".to_owned());
     }
-    if fields.scope.uris.is_empty() {
+    if !fields.scope.partitioned {
         return Ok(());
     }
-    // Section 6.3.3 (b)(2)(i): a distribution point of the certificate must be one the CRL
-    // names. A certificate without distribution points is in scope by issuer alone.
-    let mut cert_uris = Vec::new();
+    // Section 6.3.3 (b)(2)(i): the CRL is one partition; a distribution point of the
+    // certificate must carry one of its names (any name type, compared exactly). A
+    // certificate without any distribution point is in scope by issuer name alone.
+    let mut has_points = false;
+    let mut cert_names = Vec::new();
     for extension in cert.extensions() {
-        if let ParsedExtension::CRLDistributionPoints(points) = extension.parsed_extension() {
-            for point in points.iter() {
-                if let Some(DistributionPointName::FullName(names)) = &point.distribution_point {
-                    cert_uris.extend(names.iter().filter_map(|name| match name {
-                        GeneralName::URI(uri) => Some(*uri),
-                        _ => None,
-                    }));
+        match extension.parsed_extension() {
+            ParsedExtension::CRLDistributionPoints(points) => {
+                has_points = true;
+                for point in points.iter() {
+                    if point.reasons.is_some() {
+                        continue; // a reason-partitioned point is never this CRL's scope
+                    }
+                    if let Some(DistributionPointName::FullName(names)) = &point.distribution_point
+                    {
+                        cert_names.extend(names.iter().map(general_name_key));
+                    }
                 }
             }
+            ParsedExtension::ParseError { .. } | ParsedExtension::UnsupportedExtension { .. }
+                if extension.oid.to_id_string() == "2.5.29.31" =>
+            {
+                return Err(
+                    "the checked certificate's CRL distribution points are malformed".to_owned()
+                );
+            }
+            _ => {}
         }
     }
-    if cert_uris.is_empty()
-        || cert_uris
-            .iter()
-            .any(|uri| fields.scope.uris.iter().any(|u| u == uri))
-    {
+    if !has_points || cert_names.iter().any(|name| fields.scope.names.contains(name)) {
         return Ok(());
     }
     Err(format!(
         "the CRL is the partition for {} and does not cover this certificate's distribution \
          points ({})",
-        fields.scope.uris.join(", "),
-        cert_uris.join(", ")
+        fields.scope.names.join(", "),
+        if cert_names.is_empty() {
+            "none with a full name".to_owned()
+        } else {
+            cert_names.join(", ")
+        }
     ))
 }
 
