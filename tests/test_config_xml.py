@@ -195,3 +195,12 @@ def test_refuses_to_rewrite_a_broken_file(tmp_path: Path) -> None:
     with pytest.raises(cp.ConfigError):
         cfg.rewrite_parameters(path, {"a": "2"})
     assert path.read_text() == "<parameters><parameter name='a' value='1'>"
+
+
+def test_a_rewrite_that_would_not_read_back_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "config.xml"
+    original = '<parameters><parameter name="a" value="x>y"/></parameters>'
+    path.write_text(original)
+    with pytest.raises(cp.ConfigError, match="left unchanged"):
+        cfg.rewrite_parameters(path, {"a": "z"})
+    assert path.read_text() == original

@@ -219,3 +219,16 @@ def test_engine_is_a_context_manager_that_closes_its_methods(web: Pki) -> None:
         engine._revocation_checker.methods["crl"] = Method()  # type: ignore[assignment]
         assert engine.check(web.chain, "api.example.com").ok
     assert closed == ["crl"]
+
+
+def test_revocation_without_a_verified_path_is_unavailable(web: Pki) -> None:
+    """With the chain check off, nothing vouches for the issuer or the URLs it names: no
+    fetch happens and revocation is unavailable (fail closed by default)."""
+    engine = engine_with(web, cp.Policy("Web", "internet", check_chain=False))
+    report = engine.check(web.chain, "api.example.com")
+    assert report.result("revocation").status == "failed"
+    assert "needs a verified path" in report.result("revocation").detail
+    allowing = engine_with(web, cp.Policy("Web", "internet", check_chain=False), allow=True)
+    assert allowing.check(web.chain, "api.example.com").ok
+    garbage = engine.check([b"\x30\x03\x02\x01\x01"], "api.example.com")
+    assert garbage.result("revocation").status == "failed"

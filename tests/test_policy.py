@@ -282,3 +282,17 @@ def test_set_is_a_container() -> None:
         ps["nope"]
     assert ps == _set()
     assert hash(ps) == hash(_set())
+
+
+def test_blank_or_null_flags_keep_the_checks_on() -> None:
+    row = {"name": "X", "type": "override", "check_cert_chain": "", "check_cert_hostname": None}
+    policy = cp.PolicySet.from_records([row])["X"]
+    assert policy.check_chain is True
+    assert policy.check_hostname is True
+
+
+def test_order_out_of_range_is_a_policy_error() -> None:
+    with pytest.raises(cp.PolicyError, match="out of range"):
+        cp.Policy("X", "override", order=2**63)
+    with pytest.raises(cp.PolicyError, match="out of range"):
+        cp.PolicySet.from_records([{"name": "X", "type": "override", "order": "9" * 20}])

@@ -231,3 +231,17 @@ def test_engine_without_config_cannot_sync() -> None:
     result = cp.Engine(cp.PolicySet.defaults(), cp.TrustStore()).sync_policies()
     assert not result.ok
     assert "config.xml" in result.reason
+
+
+def test_hostile_responses_never_escape_as_other_errors(tmp_path: Path, server_pki: Pki) -> None:
+    deep = b'{"result": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    huge_order = json.dumps(
+        {"result": [{"name": "X", "type": "override", "order": "99999999999999999999"}]}
+    ).encode()
+    tls = (server_pki.leaf, [server_pki.intermediate])
+    for body in (deep, huge_order):
+        with serve(lambda _req, b=body: Response(200, b), tls=tls, tmp_path=tmp_path) as server:
+            config = write_config(tmp_path / "config.xml", server.url)
+            engine = engine_for(config, server_pki.root.pem)
+            result = engine.sync_policies(timeout=5)
+        assert not result.ok

@@ -258,8 +258,21 @@ def rewrite_parameters(path: str | os.PathLike[str], values: Mapping[str, str]) 
     out = bytearray(data)
     for start, end, replacement in sorted(edits, key=lambda e: e[0], reverse=True):
         out[start:end] = replacement
-    if bytes(out) != data:
-        atomic_write_bytes(target, bytes(out))
+    result = bytes(out)
+    if result == data:
+        return
+    # Refuse to write a file that would not read back with exactly the new values (e.g. a
+    # '>' inside an attribute value confused the tag scan).
+    try:
+        written = parse_parameters(result, str(target))
+    except ConfigError:
+        written = {}
+    wrong = [name for name, value in values.items() if written.get(name) != value]
+    if wrong:
+        raise ConfigError(
+            f"{target}: cannot rewrite {', '.join(wrong)} safely; the file was left unchanged"
+        )
+    atomic_write_bytes(target, result)
 
 
 def _root_closing_tag(data: bytes, comments: list[tuple[int, int]]) -> int | None:

@@ -15,6 +15,7 @@ from certpolicy.config import AgentConfig
 from certpolicy.errors import (
     CertificateCheckError,
     CertificateRevokedError,
+    CertPolicyError,
     ChainError,
     ConfigError,
     HostnameMismatchError,
@@ -23,6 +24,7 @@ from certpolicy.errors import (
 from certpolicy.policy import Policy, PolicySet
 from certpolicy.report import CheckResult, Report
 from certpolicy.revocation import (
+    MethodAnswer,
     PathAnswer,
     Retry,
     RevocationChecker,
@@ -206,11 +208,26 @@ class Engine:
             results.append(
                 CheckResult("revocation", "skipped", "not checked: the chain did not verify")
             )
-        else:
-            # With the chain check off, the presented order stands in for the path.
-            revocation = self._revocation_checker.check_path(
-                verified if verified is not None else presented, at=at
+        elif verified is None:
+            # With the chain check off nothing vouches for the issuer certificates or the
+            # URLs in them: fetching what an unverified chain names would let a server pick
+            # the CRL/OCSP source (and poison the caches). No definitive answer is possible.
+            revocation = PathAnswer(
+                "unavailable",
+                (
+                    MethodAnswer(
+                        "revocation",
+                        "unavailable",
+                        "",
+                        "revocation needs a verified path, and this policy does not check the "
+                        "chain",
+                    ),
+                ),
+                _subject_or_none(presented[0]) if presented else None,
             )
+            results.append(self._revocation_result(revocation, host, port))
+        else:
+            revocation = self._revocation_checker.check_path(verified, at=at)
             results.append(self._revocation_result(revocation, host, port))
 
         report = Report(
@@ -323,6 +340,13 @@ class Engine:
         if report is None:  # pragma: no cover - the handshake sets it or raises
             raise CertificateCheckError(f"{host}:{port}: the connection was not checked")
         return report
+
+
+def _subject_or_none(cert: bytes) -> str | None:
+    try:
+        return cert_info(cert)["subject"]
+    except CertPolicyError:
+        return None
 
 
 def _skipped(name: Any, policy: Policy) -> CheckResult:

@@ -97,6 +97,8 @@ class Policy:
             raise PolicyError(f"policy {self.name!r}: allow_common_name must be True or False")
         if isinstance(self.order, bool) or not isinstance(self.order, int):
             raise PolicyError(f"policy {self.name!r}: order must be an integer")
+        if not -(2**63) <= self.order < 2**63:
+            raise PolicyError(f"policy {self.name!r}: order {self.order} is out of range")
         object.__setattr__(self, "hosts", _string_tuple(self.hosts, "hosts", self.name))
         object.__setattr__(self, "ip_ranges", _string_tuple(self.ip_ranges, "ip_ranges", self.name))
         # Validates every pattern and range (the Rust parser is the one source of truth).

@@ -15,16 +15,17 @@ from certpolicy.policy import Policy
 __all__ = ["policy_from_record"]
 
 _TRUE = {"true", "1", "yes", "on"}
-_FALSE = {"false", "0", "no", "off", ""}
+_FALSE = {"false", "0", "no", "off"}
 
 
 def _flag(row: Mapping[str, Any], key: str, default: bool, where: str) -> bool:
     value = row.get(key)
-    if value is None:
-        return default
     if isinstance(value, bool):
         return value
-    text = str(value).strip().lower()
+    # Missing, null or blank: the default (for checks, on), never "off" by accident.
+    text = "" if value is None else str(value).strip().lower()
+    if not text:
+        return default
     if text in _TRUE:
         return True
     if text in _FALSE:

@@ -276,7 +276,10 @@ class PolicySSLContext(ssl.SSLContext):
         logger.debug(
             "peer address %s not used to select the policy for %s: policy %r would check less "
             "than %r (pass trust_peer_ip=True to ssl_context() for direct connections)",
-            ip, host, by_address.name, by_name.name,
+            ip,
+            host,
+            by_address.name,
+            by_name.name,
         )
         return None
 

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import base64
+import http.client
 import json
 import logging
 from dataclasses import dataclass
@@ -63,7 +64,7 @@ def sync_policies(engine: Engine, *, timeout: float = 10.0) -> SyncResult:
         status, body = checked_https_get(engine, url, headers=headers, timeout=timeout)
     except CertPolicyError as exc:
         return _fail(engine, f"the instance connection was rejected: {exc}")
-    except OSError as exc:
+    except (OSError, http.client.HTTPException) as exc:
         return _fail(engine, f"cannot reach the instance: {exc}")
     if status != 200:
         return _fail(engine, f"the instance answered HTTP {status}")
@@ -72,7 +73,7 @@ def sync_policies(engine: Engine, *, timeout: float = 10.0) -> SyncResult:
         if not isinstance(rows, list):
             raise TypeError("result is not a list")
         fetched = PolicySet.from_records(rows)
-    except (ValueError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError, RecursionError) as exc:
         return _fail(engine, f"malformed policy table response: {exc}")
     except PolicyError as exc:
         return _fail(engine, f"invalid policy in the table: {exc}")
