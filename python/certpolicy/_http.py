@@ -4,8 +4,10 @@ with exponential backoff and jitter, configured from :class:`RevocationConfig`."
 from __future__ import annotations
 
 import random
+import threading
+from collections.abc import Callable
 from itertools import takewhile
-from typing import Any
+from typing import Any, TypeVar
 
 import certifi
 import urllib3
@@ -15,7 +17,9 @@ from urllib3.util import Timeout
 from certpolicy._core import __version__
 from certpolicy.revocation import Retry, RevocationConfig
 
-__all__ = ["RETRY_STATUSES", "BackoffRetry", "revocation_pool"]
+__all__ = ["RETRY_STATUSES", "BackoffRetry", "fetch_deadline", "revocation_pool", "within"]
+
+T = TypeVar("T")
 
 # Answers worth another try: the server is overloaded or briefly broken.
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
@@ -70,3 +74,35 @@ def revocation_pool(config: RevocationConfig, **options: Any) -> urllib3.PoolMan
     }
     settings.update(options)
     return urllib3.PoolManager(**settings)
+
+
+def fetch_deadline(config: RevocationConfig, timeouts_per_attempt: float) -> float:
+    """The most a whole fetch may take, retries and backoff included: urllib3's timeouts
+    bound each socket read, not a server that trickles one byte just inside each of them."""
+    attempts = config.retry.attempts
+    return (
+        attempts * timeouts_per_attempt * config.timeout + (attempts - 1) * config.retry.max_backoff
+    )
+
+
+def within(seconds: float, what: str, work: Callable[[], T]) -> T:
+    """Runs ``work`` in a daemon thread and waits at most ``seconds`` for it. Past that the
+    caller gets :class:`TimeoutError` (and fails closed) while the abandoned thread ends
+    with its own per-read timeouts; it holds no lock and its result is dropped."""
+    outcome: list[Any] = []
+
+    def run() -> None:
+        try:
+            outcome.append((True, work()))
+        except BaseException as exc:
+            outcome.append((False, exc))
+
+    worker = threading.Thread(target=run, name=f"certpolicy {what}", daemon=True)
+    worker.start()
+    worker.join(seconds)
+    if not outcome:
+        raise TimeoutError(f"{what} did not finish within {seconds:g} s")
+    ok, value = outcome[0]
+    if ok:
+        return value  # type: ignore[no-any-return]
+    raise value

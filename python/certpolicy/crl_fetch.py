@@ -15,7 +15,7 @@ from urllib3.exceptions import HTTPError, MaxRetryError
 from urllib3.util import Retry as Urllib3Retry
 from urllib3.util import Timeout
 
-from certpolicy._http import BackoffRetry, revocation_pool
+from certpolicy._http import BackoffRetry, fetch_deadline, revocation_pool, within
 from certpolicy.errors import CrlError
 from certpolicy.revocation import RevocationConfig
 
@@ -69,7 +69,15 @@ class Fetcher:
     def fetch(
         self, url: str, *, etag: str | None = None, last_modified: str | None = None
     ) -> Fetched:
-        """Downloads ``url``; with validators, a conditional GET. Raises CrlFetchError."""
+        """Downloads ``url``; with validators, a conditional GET. Raises CrlFetchError,
+        also when the whole download (retries included) outlives its deadline."""
+        seconds = fetch_deadline(self._config, ATTEMPT_TIMEOUTS)
+        try:
+            return within(seconds, "CRL download", lambda: self._fetch(url, etag, last_modified))
+        except TimeoutError as exc:
+            raise CrlFetchError(f"download failed: {exc}") from exc
+
+    def _fetch(self, url: str, etag: str | None, last_modified: str | None) -> Fetched:
         headers = {"Accept": ACCEPT}
         if etag:
             headers["If-None-Match"] = etag

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from urllib3.exceptions import HTTPError, MaxRetryError
 
-from certpolicy._http import BackoffRetry, revocation_pool
+from certpolicy._http import BackoffRetry, fetch_deadline, revocation_pool, within
 from certpolicy.revocation import RevocationConfig
 
 __all__ = ["OcspFetchError", "OcspFetcher"]
@@ -22,6 +22,8 @@ class OcspFetcher:
 
     def __init__(self, config: RevocationConfig) -> None:
         self._max_bytes = config.max_ocsp_bytes
+        # Connect + headers + a small body per attempt.
+        self._deadline = fetch_deadline(config, 3)
         # An OCSP POST has no side effect: retrying it is safe. No redirects (RFC 6960 A.1).
         self._pool = revocation_pool(
             config,
@@ -34,8 +36,15 @@ class OcspFetcher:
 
     def post(self, url: str, request: bytes) -> bytes:
         """The body of the responder's 200 answer to ``request``. Raises
-        :class:`OcspFetchError` when there is none: unreachable, timed out, HTTP error,
-        redirect, or a body over the size cap."""
+        :class:`OcspFetchError` when there is none: unreachable, timed out (also when the
+        whole exchange, retries included, outlives its deadline), HTTP error, redirect, or a
+        body over the size cap."""
+        try:
+            return within(self._deadline, "OCSP request", lambda: self._post(url, request))
+        except TimeoutError as exc:
+            raise OcspFetchError(str(exc)) from exc
+
+    def _post(self, url: str, request: bytes) -> bytes:
         try:
             response = self._pool.request(
                 "POST",

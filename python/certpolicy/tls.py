@@ -10,6 +10,7 @@ import ssl
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from certpolicy._http import within
 from certpolicy.errors import CertPolicyError, MalformedInputError
 
 if TYPE_CHECKING:
@@ -18,6 +19,8 @@ if TYPE_CHECKING:
 __all__ = ["checked_https_get", "parse_endpoint", "peer_chain", "unverified_client_context"]
 
 MAX_RESPONSE_BYTES = 32 * 1024 * 1024
+# The most a whole request may take, in multiples of the per-wait timeout.
+EXCHANGE_TIMEOUTS = 4
 
 
 def peer_chain(sock: ssl.SSLSocket | ssl.SSLObject) -> list[bytes]:
@@ -62,7 +65,8 @@ def checked_https_get(
     connection = http.client.HTTPSConnection(
         host, port, context=engine.ssl_context(trust_peer_ip=True), timeout=timeout
     )
-    try:
+
+    def exchange() -> tuple[int, bytes]:
         connection.connect()
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         connection.request("GET", target, headers=headers or {})
@@ -71,7 +75,12 @@ def checked_https_get(
         if len(body) > MAX_RESPONSE_BYTES:
             raise CertPolicyError(f"response from {host} is larger than {MAX_RESPONSE_BYTES} bytes")
         return response.status, body
+
+    try:
+        # ``timeout`` bounds each socket wait; this bounds a server that trickles bytes.
+        return within(EXCHANGE_TIMEOUTS * timeout, f"request to {host}", exchange)
     finally:
+        # Also unblocks an abandoned exchange: its socket is gone.
         connection.close()
 
 

@@ -1,0 +1,83 @@
+"""A server that trickles its answer one byte at a time, each byte just inside the per-read
+timeout, must not hold a revocation fetch (and the handshake waiting on it) forever: every
+fetch has an overall deadline and then answers "unavailable"."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+import certpolicy as cp
+from certpolicy.crl import CrlChecker
+from certpolicy.ocsp import OcspChecker
+
+from pki import make_root
+
+TIMEOUT = 0.3  # per socket read; the server waits 0.2 s between bytes
+
+
+@contextmanager
+def trickling_server() -> Iterator[str]:
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.1)
+    stop = threading.Event()
+
+    def drip(client: socket.socket) -> None:
+        try:
+            client.recv(65536)
+            client.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n")
+            while not stop.wait(0.2):
+                client.sendall(b"x")
+        except OSError:
+            pass
+        finally:
+            client.close()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                client, _ = listener.accept()
+            except TimeoutError:
+                continue
+            threading.Thread(target=drip, args=(client,), daemon=True).start()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+        listener.close()
+
+
+def config(tmp_path: Path) -> cp.RevocationConfig:
+    return cp.RevocationConfig(
+        cache_dir=tmp_path, timeout=TIMEOUT, retry=cp.Retry(attempts=1, backoff=0.0)
+    )
+
+
+@pytest.mark.timeout(60)
+def test_crl_download_has_an_overall_deadline(tmp_path: Path) -> None:
+    with trickling_server() as base:
+        root = make_root("trickle CA")
+        leaf = root.issue_leaf(["t.example"], crl_urls=[base + "/ca.crl"])
+        with CrlChecker(config(tmp_path)) as checker:
+            answer = checker.check(leaf.der, root.der, at=None)
+    assert answer.status == "unavailable"
+    assert "did not finish within" in answer.detail
+
+
+@pytest.mark.timeout(60)
+def test_ocsp_request_has_an_overall_deadline(tmp_path: Path) -> None:
+    with trickling_server() as base:
+        root = make_root("trickle CA")
+        leaf = root.issue_leaf(["t.example"], ocsp_urls=[base + "/ocsp"])
+        answer = OcspChecker(config(tmp_path)).check(leaf.der, root.der, at=None)
+    assert answer.status == "unavailable"
+    assert "did not finish within" in answer.detail
