@@ -331,3 +331,21 @@ def test_verify_chains_rejects_wrong_shapes(pki: Pki, store: cp.TrustStore) -> N
         verify_chains([pki.chain], object())  # type: ignore[arg-type]
     with pytest.raises(cp.MalformedInputError):
         verify_chains([pki.chain], store, max_depth=-1)
+
+
+def test_chains_with_extra_certificates_are_verified_but_not_remembered(
+    pki: Pki, store: cp.TrustStore
+) -> None:
+    """A server appending unrelated certificates could otherwise fill the cache with ever
+    "new" chains; a presented anchor is part of the path and does not count as extra."""
+    stranger = make_root("stranger").der
+    padded = [*pki.chain, stranger]
+    cp.verify_chain(padded, store)
+    before = chain_cache_info()
+    assert cp.verify_chain(padded, store)[0] == pki.leaf.der
+    assert delta(before) == (0, 1)
+    with_anchor = [*pki.chain, pki.root.der]
+    cp.verify_chain(with_anchor, store)
+    before = chain_cache_info()
+    cp.verify_chain(with_anchor, store)
+    assert delta(before) == (1, 0)

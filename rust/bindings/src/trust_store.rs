@@ -1,6 +1,6 @@
 //! `certpolicy._core.TrustStore`: a shared, copy-on-write set of trust anchors.
 
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedBytes;
@@ -11,6 +11,9 @@ use crate::errors::Result;
 #[pyclass(frozen, module = "certpolicy._core", name = "TrustStore")]
 pub struct TrustStore {
     inner: RwLock<Arc<certpolicy_core::TrustStore>>,
+    /// Serialises additions, so the (slow) copy-and-parse runs outside `inner`'s lock:
+    /// readers, which may hold the GIL, only ever wait for a pointer swap.
+    writer: Mutex<()>,
 }
 
 impl TrustStore {
@@ -26,13 +29,13 @@ impl TrustStore {
         &self,
         change: impl FnOnce(&mut certpolicy_core::TrustStore) -> certpolicy_core::error::Result<T>,
     ) -> Result<T> {
-        let mut guard = self.inner.write().unwrap_or_else(PoisonError::into_inner);
-        let mut next = (**guard).clone();
+        let _writer = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
+        let current = self.snapshot();
+        let mut next = (*current).clone();
         let out = change(&mut next)?;
-        let replaced = guard.generation();
+        let replaced = current.generation();
         if next.generation() != replaced {
-            *guard = Arc::new(next);
-            drop(guard);
+            *self.inner.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(next);
             crate::verify::chain_cache().forget_store(replaced);
         }
         Ok(out)
@@ -45,6 +48,7 @@ impl TrustStore {
     fn new() -> Self {
         Self {
             inner: RwLock::new(Arc::new(certpolicy_core::TrustStore::new())),
+            writer: Mutex::new(()),
         }
     }
 

@@ -168,17 +168,30 @@ pub fn _signature_floor(py: Python<'_>, path: Vec<PyBackedBytes>) -> Result<usiz
     })
 }
 
-/// Checks that a DER certificate is valid for `host` (RFC 6125). Sub-microsecond work, so it
-/// runs without releasing the GIL: a release would cost more than the check.
+/// Checks that a DER certificate is valid for `host` (RFC 6125). Usually sub-microsecond work,
+/// done with the GIL held; see `HOSTNAME_GIL_RELEASE_BYTES`.
 #[pyfunction]
 #[pyo3(signature = (cert, host, *, allow_common_name=false))]
-pub fn verify_hostname(cert: &[u8], host: &str, allow_common_name: bool) -> Result<()> {
+pub fn verify_hostname(
+    py: Python<'_>,
+    cert: &[u8],
+    host: &str,
+    allow_common_name: bool,
+) -> Result<()> {
+    // A certificate with thousands of names makes the mismatch path (a full parse) slow:
+    // release the GIL for those; for ordinary ones the release would cost more than the check.
+    if cert.len() > HOSTNAME_GIL_RELEASE_BYTES {
+        return Ok(py.detach(|| certpolicy_core::verify_hostname(cert, host, allow_common_name))?);
+    }
     Ok(certpolicy_core::verify_hostname(
         cert,
         host,
         allow_common_name,
     )?)
 }
+
+/// Certificates larger than this are name-matched with the GIL released.
+const HOSTNAME_GIL_RELEASE_BYTES: usize = 16 * 1024;
 
 /// The raw summary of a DER certificate; `certpolicy.cert_info` turns it into Python types.
 #[pyfunction]

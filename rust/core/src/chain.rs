@@ -240,7 +240,17 @@ pub fn verify_and_remember(
     key: Option<ChainKey>,
 ) -> Result<ChainPath, Error> {
     let path = verify_path(chain, store, options, Some(cache))?;
-    if let (Some(key), Some(window)) = (key, validity_window(&path, chain, store)) {
+    // Only chains made of their path (the anchor may be presented too) are remembered: a
+    // server could otherwise append ever different unrelated certificates to one good chain
+    // and fill the cache with "new" chains.
+    let anchor = store.anchor_der(path.anchor).map(|der| der.as_ref());
+    let all_in_path = chain
+        .iter()
+        .enumerate()
+        .all(|(index, presented)| path.presented.contains(&index) || anchor == Some(*presented));
+    if let (true, Some(key), Some(window)) =
+        (all_in_path, key, validity_window(&path, chain, store))
+    {
         cache.insert(&key, chain, path.clone(), window);
     }
     Ok(path)

@@ -126,8 +126,12 @@ fn presented_names(der: &[u8]) -> Option<PresentedNames> {
         ..PresentedNames::default()
     };
     for ext in cert.extensions() {
-        if let ParsedExtension::SubjectAlternativeName(san) = ext.parsed_extension() {
+        // RFC 6125 section 6.4.4: any subjectAltName, even one this parser cannot read,
+        // rules out the common-name fallback.
+        if ext.oid.to_id_string() == "2.5.29.17" {
             names.has_san = true;
+        }
+        if let ParsedExtension::SubjectAlternativeName(san) = ext.parsed_extension() {
             for general_name in &san.general_names {
                 match general_name {
                     GeneralName::DNSName(dns) => names.dns.push((*dns).to_owned()),

@@ -7,8 +7,8 @@ use x509_parser::extensions::{DistributionPointName, ParsedExtension};
 use x509_parser::prelude::{FromDer, X509Certificate};
 
 use super::fields::Fields;
-use crate::dn::rfc4514;
 use super::fields::general_name_key;
+use crate::dn::rfc4514;
 use crate::limits::MAX_CERT_BYTES;
 use crate::sigalgs::SUPPORTED_SIGNATURE_ALGORITHMS;
 
@@ -159,13 +159,17 @@ pub(super) fn check_scope(der: &[u8], fields: &Fields, cert: &[u8]) -> Result<()
                 if extension.oid.to_id_string() == "2.5.29.31" =>
             {
                 return Err(
-                    "the checked certificate's CRL distribution points are malformed".to_owned()
+                    "the checked certificate's CRL distribution points are malformed".to_owned(),
                 );
             }
             _ => {}
         }
     }
-    if !has_points || cert_names.iter().any(|name| fields.scope.names.contains(name)) {
+    if !has_points
+        || cert_names
+            .iter()
+            .any(|name| fields.scope.names.contains(name))
+    {
         return Ok(());
     }
     Err(format!(
