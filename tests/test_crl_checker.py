@@ -348,7 +348,8 @@ def _cache_files(tmp_path: Path) -> tuple[Path, Path]:
 
 
 @pytest.mark.parametrize(
-    "damage", ["flip", "truncate", "metadata", "infinity", "nested", "swap", "forged"]
+    "damage",
+    ["flip", "truncate", "metadata", "infinity", "nested", "swap", "forged", "symlink", "huge"],
 )
 def test_a_damaged_cache_is_discarded(site, ca, leaf, make_checker, tmp_path, damage) -> None:
     publish(site, ca[1], [serial(leaf)])
@@ -369,6 +370,13 @@ def test_a_damaged_cache_is_discarded(site, ca, leaf, make_checker, tmp_path, da
         )
     elif damage == "nested":
         meta_path.write_text("[" * 100_000 + "]" * 100_000)
+    elif damage == "symlink":
+        # A link planted in the cache (to /dev/zero, endless) is never followed.
+        der_path.unlink()
+        der_path.symlink_to("/dev/zero")
+    elif damage == "huge":
+        with der_path.open("ab") as handle:
+            handle.truncate(200 * 1024 * 1024)  # sparse: larger than max_crl_bytes
     elif damage == "swap":
         der_path.write_bytes(c.make_crl(ca[1], []))  # valid, but not what the metadata says
     else:
@@ -383,6 +391,7 @@ def test_a_damaged_cache_is_discarded(site, ca, leaf, make_checker, tmp_path, da
     answer = check(make_checker(), leaf, ca[1])
     assert answer.status == "revoked"
     assert site.count(INT_CRL) == 2  # downloaded again
+    assert not der_path.is_symlink()
     assert der_path.read_bytes() == site.crls[INT_CRL]
 
 

@@ -150,7 +150,7 @@ class CrlChecker:
     ) -> None:
         self.config = config
         self._fetcher = Fetcher(config, http)
-        self._disk = CrlDiskCache(config.cache_dir)
+        self._disk = CrlDiskCache(config.cache_dir, config.max_crl_bytes)
         self._lock = threading.Lock()
         self._loaded: dict[str, _Loaded] = {}
         self._flights: dict[str, Future[_Loaded]] = {}

@@ -89,11 +89,23 @@ def _metadata_from(document: Any) -> Metadata:
     )
 
 
+def _read_capped(path: Path, limit: int) -> bytes:
+    """A cache file's bytes: never through a symlink (someone else's file), never more than
+    ``limit`` bytes (a planted /dev/zero link or a huge file is refused, not read)."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    with os.fdopen(fd, "rb") as handle:
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise ValueError(f"{path.name} is larger than {limit} bytes")
+    return data
+
+
 class CrlDiskCache:
     """Reads and writes cache entries; never raises for a bad or missing entry."""
 
-    def __init__(self, cache_dir: Path) -> None:
+    def __init__(self, cache_dir: Path, max_bytes: int = 100 * 1024 * 1024) -> None:
         self.directory = Path(cache_dir) / "crl"
+        self._max_bytes = max_bytes
 
     def paths(self, url: str) -> tuple[Path, Path]:
         """The DER and metadata paths of ``url``."""
@@ -105,8 +117,8 @@ class CrlDiskCache:
         none. An inconsistent entry is deleted."""
         der_path, meta_path = self.paths(url)
         try:
-            document = json.loads(meta_path.read_text("utf-8"))
-            der = der_path.read_bytes()
+            document = json.loads(_read_capped(meta_path, 64 * 1024).decode("utf-8"))
+            der = _read_capped(der_path, self._max_bytes)
         except FileNotFoundError:
             return None
         except (OSError, ValueError, RecursionError) as exc:

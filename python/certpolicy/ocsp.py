@@ -177,6 +177,9 @@ class OcspChecker:
             cached = self._memory.get(key, when)
             if cached is not None:
                 return _answer(cached.value, cached.source)
+            if answer.status in ("good", "revoked"):
+                # Verified for another time and not fresh for ours: ask for ourselves.
+                return self._fetch(key, cert, issuer, plain_request, urls, at)
         return answer
 
     def _from_disk(

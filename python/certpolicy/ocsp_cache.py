@@ -83,7 +83,9 @@ class OcspDiskCache:
         """The stored response, or None (missing, unreadable or oversized: discarded)."""
         path = self._path(key)
         try:
-            with path.open("rb") as handle:
+            # Never through a symlink: the cache directory's files are ours alone.
+            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+            with os.fdopen(fd, "rb") as handle:
                 data = handle.read(self._max_bytes + 1)
         except OSError:
             return None
