@@ -16,6 +16,7 @@ import certpolicy as cp
 from certpolicy.crl import CrlChecker
 from certpolicy.ocsp import OcspChecker
 
+from loopback import tcp_server
 from pki import make_root
 
 TIMEOUT = 0.3  # per socket read; the server waits 0.2 s between bytes
@@ -23,11 +24,7 @@ TIMEOUT = 0.3  # per socket read; the server waits 0.2 s between bytes
 
 @contextmanager
 def trickling_server() -> Iterator[str]:
-    listener = socket.create_server(("127.0.0.1", 0))
-    listener.settimeout(0.1)
-    stop = threading.Event()
-
-    def drip(client: socket.socket) -> None:
+    def drip(client: socket.socket, stop: threading.Event) -> None:
         try:
             client.recv(65536)
             client.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n")
@@ -38,22 +35,8 @@ def trickling_server() -> Iterator[str]:
         finally:
             client.close()
 
-    def serve() -> None:
-        while not stop.is_set():
-            try:
-                client, _ = listener.accept()
-            except TimeoutError:
-                continue
-            threading.Thread(target=drip, args=(client,), daemon=True).start()
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
-    finally:
-        stop.set()
-        thread.join(timeout=5)
-        listener.close()
+    with tcp_server(drip) as port:
+        yield f"http://127.0.0.1:{port}"
 
 
 def config(tmp_path: Path) -> cp.RevocationConfig:

@@ -20,6 +20,7 @@ import requests
 
 import certpolicy as cp
 
+from loopback import tcp_server
 from pki import make_root
 
 TIMEOUT = 5.0
@@ -33,43 +34,26 @@ def impostor_server(tmp_path: Path) -> Iterator[tuple[int, list[bytes]]]:
     (tmp_path / "k.pem").write_bytes(leaf.key_pem)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(tmp_path / "c.pem", tmp_path / "k.pem")
-    listener = socket.create_server(("127.0.0.1", 0))
-    listener.settimeout(0.2)
     received: list[bytes] = []
-    stop = threading.Event()
 
-    def serve() -> None:
-        while not stop.is_set():
-            try:
-                raw, _ = listener.accept()
-            except TimeoutError:
-                continue
-            raw.settimeout(TIMEOUT)
-            try:
-                with context.wrap_socket(raw, server_side=True) as tls:
-                    data = tls.recv(65536)
-                    received.append(data)
-                    if data:
-                        tls.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nPWNED!")
-            except OSError:
-                pass
+    def answer(raw: socket.socket, _stop: threading.Event) -> None:
+        raw.settimeout(TIMEOUT)
+        try:
+            with context.wrap_socket(raw, server_side=True) as tls:
+                data = tls.recv(65536)
+                received.append(data)
+                if data:
+                    tls.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nPWNED!")
+        except OSError:
+            pass
 
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    try:
-        yield listener.getsockname()[1], received
-    finally:
-        stop.set()
-        thread.join(timeout=TIMEOUT)
-        listener.close()
+    with tcp_server(answer) as port:
+        yield port, received
 
 
 @contextmanager
 def connect_proxy(target_port: int) -> Iterator[str]:
     """An HTTP CONNECT proxy on 127.0.0.1 that sends every tunnel to ``target_port``."""
-    listener = socket.create_server(("127.0.0.1", 0))
-    listener.settimeout(0.2)
-    stop = threading.Event()
 
     def pipe(src: socket.socket, dst: socket.socket) -> None:
         try:
@@ -80,32 +64,21 @@ def connect_proxy(target_port: int) -> Iterator[str]:
         finally:
             dst.close()
 
-    def serve() -> None:
-        while not stop.is_set():
-            try:
-                client, _ = listener.accept()
-            except TimeoutError:
-                continue
-            client.settimeout(TIMEOUT)
-            head = b""
-            while b"\r\n\r\n" not in head:
-                chunk = client.recv(4096)
-                if not chunk:
-                    break
-                head += chunk
-            upstream = socket.create_connection(("127.0.0.1", target_port), timeout=TIMEOUT)
-            client.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
-            for a, b in ((client, upstream), (upstream, client)):
-                threading.Thread(target=pipe, args=(a, b), daemon=True).start()
+    def tunnel(client: socket.socket, _stop: threading.Event) -> None:
+        client.settimeout(TIMEOUT)
+        head = b""
+        while b"\r\n\r\n" not in head:
+            chunk = client.recv(4096)
+            if not chunk:
+                return
+            head += chunk
+        upstream = socket.create_connection(("127.0.0.1", target_port), timeout=TIMEOUT)
+        client.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        threading.Thread(target=pipe, args=(upstream, client), daemon=True).start()
+        pipe(client, upstream)
 
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
-    finally:
-        stop.set()
-        thread.join(timeout=TIMEOUT)
-        listener.close()
+    with tcp_server(tunnel) as port:
+        yield f"http://127.0.0.1:{port}"
 
 
 @pytest.fixture
