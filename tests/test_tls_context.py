@@ -87,6 +87,15 @@ INTRANET_OFF = cp.Policy(
     check_revocation=False,
 )
 WEB = cp.Policy("Web", "internet", check_revocation=False)
+# An intranet policy for the loopback range that checks nothing (an upgraded install).
+LOOPBACK_OFF = cp.Policy(
+    "Loopback",
+    "intranet",
+    ip_ranges=["127.0.0.0/8"],
+    check_chain=False,
+    check_hostname=False,
+    check_revocation=False,
+)
 
 
 # --- blocking sockets ---
@@ -307,15 +316,7 @@ def test_chain_check_disabled_is_skipped_not_passed_by_openssl(
 
 
 def test_policy_selected_by_the_connected_address(setup: Setup, intranet_server: TlsServer) -> None:
-    loopback_off = cp.Policy(
-        "Loopback",
-        "intranet",
-        ip_ranges=["127.0.0.0/8"],
-        check_chain=False,
-        check_hostname=False,
-        check_revocation=False,
-    )
-    context = setup.engine(loopback_off, WEB).ssl_context(trust_peer_ip=True)
+    context = setup.engine(LOOPBACK_OFF, WEB).ssl_context(trust_peer_ip=True)
     with context.wrap_socket(connect(intranet_server), server_hostname="localhost") as tls:
         assert tls.report is not None
         assert tls.report.policy.name == "Loopback"
@@ -420,15 +421,7 @@ def _drive_bio(
 
 
 def test_memory_bio_with_peer_given(setup: Setup, intranet_server: TlsServer) -> None:
-    loopback_off = cp.Policy(
-        "Loopback",
-        "intranet",
-        ip_ranges=["127.0.0.0/8"],
-        check_chain=False,
-        check_hostname=False,
-        check_revocation=False,
-    )
-    context = setup.engine(loopback_off, WEB).ssl_context(trust_peer_ip=True)
+    context = setup.engine(LOOPBACK_OFF, WEB).ssl_context(trust_peer_ip=True)
     incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
     obj = context.wrap_bio(incoming, outgoing, server_hostname="localhost")
     assert isinstance(obj, PolicySSLObject)
@@ -445,15 +438,7 @@ def test_memory_bio_without_peer_selects_by_name_and_fails_closed(
 ) -> None:
     # No transport to look at and no set_peer(): the IP-range policy cannot match, so the
     # connection falls to the policy with every check on.
-    loopback_off = cp.Policy(
-        "Loopback",
-        "intranet",
-        ip_ranges=["127.0.0.0/8"],
-        check_chain=False,
-        check_hostname=False,
-        check_revocation=False,
-    )
-    context = setup.engine(loopback_off, WEB).ssl_context()
+    context = setup.engine(LOOPBACK_OFF, WEB).ssl_context()
     incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
     obj = context.wrap_bio(incoming, outgoing, server_hostname="localhost")
     with connect(intranet_server) as sock, pytest.raises(cp.ChainError) as info:
@@ -470,15 +455,7 @@ def test_memory_bio_without_peer_selects_by_name_and_fails_closed(
 def test_asyncio_finds_the_peer_address_on_its_transport(
     setup: Setup, intranet_server: TlsServer
 ) -> None:
-    loopback_off = cp.Policy(
-        "Loopback",
-        "intranet",
-        ip_ranges=["127.0.0.0/8"],
-        check_chain=False,
-        check_hostname=False,
-        check_revocation=False,
-    )
-    context = setup.engine(loopback_off, WEB).ssl_context(trust_peer_ip=True)
+    context = setup.engine(LOOPBACK_OFF, WEB).ssl_context(trust_peer_ip=True)
 
     async def run() -> cp.Report:
         _, writer = await asyncio.wait_for(

@@ -80,7 +80,7 @@ def _toml_value(value: Any) -> str:
     if isinstance(value, int):
         return str(value)
     if isinstance(value, str):
-        # A JSON string literal is a valid TOML basic string (same escapes, \uXXXX included).
+        # A JSON string literal is a valid TOML basic string (the same escapes, \u ones too).
         return json.dumps(value, ensure_ascii=False)
     if isinstance(value, list):
         return "[" + ", ".join(_toml_value(item) for item in value) + "]"

@@ -44,7 +44,24 @@ _TRANSPORT_SEARCH_DEPTH: Final = 4
 Peer = tuple[str, int]
 
 
-class PolicySSLSocket(ssl.SSLSocket):
+class _CheckedBeforeData:
+    """Runs the pending handshake and its check before any application byte is read or
+    written (OpenSSL would otherwise run the handshake implicitly inside SSL_read/write)."""
+
+    if TYPE_CHECKING:  # each connection class defines how it checks
+
+        def _ensure_checked(self) -> None: ...
+
+    def read(self, len: int = 1024, buffer: Any = None) -> Any:
+        self._ensure_checked()
+        return super().read(len, buffer)  # type: ignore[misc]
+
+    def write(self, data: Any) -> int:
+        self._ensure_checked()
+        return super().write(data)  # type: ignore[misc, no-any-return]
+
+
+class PolicySSLSocket(_CheckedBeforeData, ssl.SSLSocket):
     """A client TLS socket checked by the engine right after its handshake.
 
     ``report`` is the engine's :class:`~certpolicy.Report` once the check passed (None
@@ -77,20 +94,12 @@ class PolicySSLSocket(ssl.SSLSocket):
         if self.report is None and getattr(self, "_sslobj", None) is not None:
             self.do_handshake()
 
-    def read(self, len: int = 1024, buffer: Any = None) -> Any:
-        self._ensure_checked()
-        return super().read(len, buffer)
-
-    def write(self, data: Any) -> int:
-        self._ensure_checked()
-        return super().write(data)
-
     def send(self, data: Any, flags: int = 0) -> int:
         self._ensure_checked()
         return super().send(data, flags)
 
 
-class PolicySSLObject(ssl.SSLObject):
+class PolicySSLObject(_CheckedBeforeData, ssl.SSLObject):
     """A memory-BIO TLS connection checked by the engine right after its handshake.
 
     The peer address is found on the transport of the asyncio or anyio code driving the
@@ -126,14 +135,6 @@ class PolicySSLObject(ssl.SSLObject):
             raise self._failure
         if self.report is None:
             self.do_handshake()
-
-    def read(self, len: int = 1024, buffer: Any = None) -> Any:
-        self._ensure_checked()
-        return super().read(len, buffer)
-
-    def write(self, data: Any) -> int:
-        self._ensure_checked()
-        return super().write(data)
 
 
 class PolicySSLContext(ssl.SSLContext):
