@@ -28,6 +28,7 @@ from certpolicy.sslcontext import PolicySSLContext
 from test_tls_server import BODY, expired_leaf, self_signed, tls_server
 
 from pki import Cert, Issuer, make_root
+from policies import INTRANET_BOX_OFF
 from servers import Request, Response, serve
 
 TIMEOUT = 10.0
@@ -197,14 +198,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
                 retry=cp.Retry(attempts=1),
             ),
         )
-        box = cp.Policy(
-            "Intranet box",
-            "override",
-            hosts=["localhost"],
-            check_chain=False,
-            check_hostname=False,
-            check_revocation=False,
-        )
+        box = INTRANET_BOX_OFF
         yield World(
             root=root,
             intermediate=intermediate,

@@ -21,6 +21,7 @@ from certpolicy.sslcontext import PolicySSLContext, PolicySSLObject, PolicySSLSo
 from test_tls_server import BODY, TlsServer, self_signed, tls_server
 
 from pki import Cert, Issuer, make_root
+from policies import INTRANET_BOX_OFF
 
 TIMEOUT = 10.0
 REQUEST = b"GET /hook HTTP/1.1\r\nHost: localhost\r\n\r\n"
@@ -78,14 +79,7 @@ def exchange(tls: ssl.SSLSocket) -> bytes:
     return data
 
 
-INTRANET_OFF = cp.Policy(
-    "Intranet box",
-    "override",
-    hosts=["localhost"],
-    check_chain=False,
-    check_hostname=False,
-    check_revocation=False,
-)
+INTRANET_OFF = INTRANET_BOX_OFF
 WEB = cp.Policy("Web", "internet", check_revocation=False)
 # An intranet policy for the loopback range that checks nothing (an upgraded install).
 LOOPBACK_OFF = cp.Policy(
