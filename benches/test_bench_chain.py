@@ -26,7 +26,7 @@ from cryptography import x509
 
 import certpolicy as cp
 from certpolicy import _core
-from certpolicy.verify import chain_cache_info, clear_chain_cache
+from certpolicy.checks import chain_cache_info, clear_chain_cache
 from conftest import HOST, ChainSetup
 
 NEW_LEAF_ROUNDS = 200

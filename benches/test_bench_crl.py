@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from cryptography import x509
 
-from certpolicy.crl import Crl
+from certpolicy.revocation.crl import Crl
 
 import crl_pki
 from pki import make_root

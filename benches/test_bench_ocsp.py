@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509 import ocsp
 
-from certpolicy.ocsp import ocsp_check_response, ocsp_request
+from certpolicy.revocation.ocsp import ocsp_check_response, ocsp_request
 
 from ocsp_responder import Responder
 from pki import make_root

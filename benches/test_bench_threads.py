@@ -30,7 +30,7 @@ from typing import Any
 import pytest
 
 import certpolicy as cp
-from certpolicy.verify import chain_cache_info, set_chain_cache_size, verify_chains
+from certpolicy.checks import chain_cache_info, set_chain_cache_size, verify_chains
 from conftest import ChainSetup
 
 CHAINS_PER_ROUND = 192  # rounds of several ms, so the thread hand-off is noise

@@ -15,7 +15,7 @@ import pytest
 
 import certpolicy as cp
 from certpolicy import _core
-from certpolicy.verify import (
+from certpolicy.checks import (
     ChainCacheInfo,
     chain_cache_info,
     clear_chain_cache,

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import certpolicy as cp
-from certpolicy import config as cfg
+from certpolicy.policy import _config_xml as cfg
 
 UNRELATED = "\n".join(
     f'    <parameter name="mid.unrelated.setting.{i}" value="value-{i} &amp; more"/>'

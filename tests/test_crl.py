@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from certpolicy import CrlError, cert_info
-from certpolicy.crl import Crl, RevokedEntry
+from certpolicy.revocation.crl import Crl, RevokedEntry
 
 import crl_pki as c
 from pki import Issuer, make_root, name, new_key

@@ -1,4 +1,4 @@
-"""certpolicy.crl.CrlChecker against a real CRL server on loopback (tests/crl_server.py):
+"""certpolicy.revocation.crl.CrlChecker against a real CRL server on loopback (tests/crl_server.py):
 downloads, retries, failures, the size cap, single-flight, the disk cache, background refresh
 with conditional GET, CRL number ordering, and checks running during a refresh."""
 
@@ -17,9 +17,9 @@ import pytest
 import urllib3
 
 from certpolicy import Retry, RevocationConfig
-from certpolicy._http import BackoffRetry
-from certpolicy.crl import Crl, CrlChecker
 from certpolicy.revocation import MethodAnswer
+from certpolicy.revocation._http import BackoffRetry
+from certpolicy.revocation.crl import Crl, CrlChecker
 
 import crl_pki as c
 from crl_server import CrlSite, crl_site

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import certpolicy as cp
-from certpolicy.demo import ENDPOINTS, demo_data_dir
+from certpolicy.cli._demo import ENDPOINTS, demo_data_dir
 
 TIMEOUT = 120
 # Importing any of these inside the demo process fails: the demo must not need them.
@@ -110,9 +110,9 @@ def test_demo_data_is_valid_until_2045() -> None:
         assert b"PRIVATE KEY" not in chain_pem
         assert b"PRIVATE KEY" in (folder / f"{endpoint.server}.key.pem").read_bytes()
     good = (folder / "good.chain.pem").read_bytes()
-    from certpolicy.cli import _pem_certificates
-    from certpolicy.crl import Crl
-    from certpolicy.ocsp import ocsp_check_response
+    from certpolicy.cli._common import _pem_certificates
+    from certpolicy.revocation.crl import Crl
+    from certpolicy.revocation.ocsp import ocsp_check_response
 
     chain = _pem_certificates(good)
     assert len(cp.verify_chain(chain, store, at=late)) == 3

@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 
 import certpolicy as cp
-from certpolicy.crl import CrlChecker
-from certpolicy.ocsp import OcspChecker
+from certpolicy.revocation.crl import CrlChecker
+from certpolicy.revocation.ocsp import OcspChecker
+from test_cli import run
 
 from loopback import tcp_server
 from pki import make_root
@@ -64,3 +65,27 @@ def test_ocsp_request_has_an_overall_deadline(tmp_path: Path) -> None:
         answer = OcspChecker(config(tmp_path)).check(leaf.der, root.der, at=None)
     assert answer.status == "unavailable"
     assert "did not finish within" in answer.detail
+
+
+@pytest.mark.timeout(60)
+def test_cli_downloads_stop_at_the_library_deadline(tmp_path: Path) -> None:
+    """``certpolicy crl fetch`` and ``certpolicy ocsp`` use the library's fetchers, so a
+    trickling server holds them no longer than the library's overall deadline (the server
+    would take 100000 x 0.2 s to finish)."""
+    settings = tmp_path / "certpolicy.toml"
+    settings.write_text(
+        '[revocation]\ncache_dir = "cache"\nretry = { attempts = 1, backoff = 0.0 }\n'
+    )
+    root = make_root("trickle CA")
+    with trickling_server() as base:
+        leaf = root.issue_leaf(["t.example"], ocsp_urls=[base + "/ocsp"])
+        cert_file, issuer_file = tmp_path / "leaf.pem", tmp_path / "issuer.pem"
+        cert_file.write_bytes(leaf.pem)
+        issuer_file.write_bytes(root.pem)
+        options = ("--config", str(settings), "--timeout", str(TIMEOUT))
+        crl = run("crl", "fetch", base + "/ca.crl", *options)
+        ocsp = run("ocsp", str(cert_file), str(issuer_file), *options)
+    assert crl.returncode == 1, crl.stderr
+    assert "did not finish within" in crl.stderr
+    assert ocsp.returncode == 1, ocsp.stderr
+    assert "did not finish within" in ocsp.stderr

@@ -23,8 +23,12 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 
 import certpolicy as cp
-from certpolicy.integrations import PolicyHTTPAdapter, certificate_check_error, requests_session
-from certpolicy.sslcontext import PolicySSLContext
+from certpolicy.tls import (
+    PolicyHTTPAdapter,
+    PolicySSLContext,
+    certificate_check_error,
+    requests_session,
+)
 from test_tls_server import BODY, expired_leaf, self_signed, tls_server
 
 from pki import Cert, Issuer, make_root

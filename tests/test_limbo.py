@@ -38,7 +38,7 @@ from typing import Any
 import pytest
 
 import certpolicy
-from certpolicy.crl import Crl
+from certpolicy.revocation.crl import Crl
 
 pytestmark = pytest.mark.limbo
 

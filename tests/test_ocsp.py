@@ -18,7 +18,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import certpolicy as cp
-from certpolicy.ocsp import CLOCK_SKEW, OcspStatus, ocsp_check_response, ocsp_request
+from certpolicy._util import CLOCK_SKEW
+from certpolicy.revocation.ocsp import OcspStatus, ocsp_check_response, ocsp_request
 
 from ocsp_responder import OPENSSL, Responder
 from pki import START, Cert, Issuer, make_root

@@ -15,8 +15,8 @@ from cryptography import x509
 from cryptography.x509 import ocsp
 
 import certpolicy as cp
-from certpolicy.ocsp import OcspChecker, ocsp_check_response, ocsp_request
 from certpolicy.revocation import MethodAnswer
+from certpolicy.revocation.ocsp import OcspChecker, ocsp_check_response, ocsp_request
 
 from ocsp_responder import Responder, closed_port_url, running_responder
 from pki import Cert, Issuer, make_root

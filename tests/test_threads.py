@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import pytest
 
 import certpolicy as cp
-from certpolicy.verify import (
+from certpolicy.checks import (
     chain_cache_info,
     clear_chain_cache,
     set_chain_cache_size,

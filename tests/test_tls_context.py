@@ -17,7 +17,7 @@ import pytest
 from cryptography import x509
 
 import certpolicy as cp
-from certpolicy.sslcontext import PolicySSLContext, PolicySSLObject, PolicySSLSocket
+from certpolicy.tls import PolicySSLContext, PolicySSLObject, PolicySSLSocket
 from test_tls_server import BODY, TlsServer, self_signed, tls_server
 
 from pki import Cert, Issuer, make_root

@@ -1,12 +1,23 @@
 """certpolicy: per-endpoint certificate check policies for Python HTTPS clients.
 
-Chain verification (rustls-webpki), RFC 6125 hostname checks and certificate summaries run in
-a Rust core; see the README for the full API.
+Chain verification (rustls-webpki), RFC 6125 hostname checks, CRL and OCSP parsing and
+policy matching run in a Rust core. Every public name is importable from here; the
+subpackages (checks, policy, revocation, tls, cli) hold the implementation. See docs/.
 """
 
 from certpolicy._core import __version__
-from certpolicy.config import AgentConfig
-from certpolicy.crl import Crl, RevokedEntry
+from certpolicy.checks import (
+    CertInfo,
+    ChainCacheInfo,
+    TrustStore,
+    cert_info,
+    chain_cache_info,
+    clear_chain_cache,
+    set_chain_cache_size,
+    verify_chain,
+    verify_chains,
+    verify_hostname,
+)
 from certpolicy.engine import Engine
 from certpolicy.errors import (
     CertificateCheckError,
@@ -21,25 +32,18 @@ from certpolicy.errors import (
     PolicyError,
     RevocationUnavailableError,
 )
-from certpolicy.integrations import certificate_check_error, requests_session
-from certpolicy.ocsp import OcspStatus, ocsp_check_response, ocsp_request
-from certpolicy.policy import Policy, PolicySet, Selection
+from certpolicy.policy import AgentConfig, Policy, PolicySet, Selection, SyncResult
 from certpolicy.report import CheckResult, Report
-from certpolicy.revocation import Retry, RevocationConfig
-from certpolicy.sslcontext import PolicySSLContext
-from certpolicy.sync import SyncResult
-from certpolicy.trust import TrustStore
-from certpolicy.verify import (
-    CertInfo,
-    ChainCacheInfo,
-    cert_info,
-    chain_cache_info,
-    clear_chain_cache,
-    set_chain_cache_size,
-    verify_chain,
-    verify_chains,
-    verify_hostname,
+from certpolicy.revocation import (
+    Crl,
+    OcspStatus,
+    Retry,
+    RevocationConfig,
+    RevokedEntry,
+    ocsp_check_response,
+    ocsp_request,
 )
+from certpolicy.tls import PolicySSLContext, certificate_check_error, requests_session
 
 __all__ = [
     "AgentConfig",

@@ -2,11 +2,13 @@
 
 import datetime
 from collections.abc import Sequence
-from typing import Any, final
+from typing import Any, Final, TypedDict, final, type_check_only
 
 from certpolicy.errors import CertPolicyError
 
 __all__ = [
+    "MAX_CERT_BYTES",
+    "MAX_PRESENTED_CERTS",
     "PolicyMatcher",
     "TrustStore",
     "__version__",
@@ -20,6 +22,11 @@ __all__ = [
     "verify_hostname",
 ]
 __version__: str
+
+# --- work budgets of certpolicy-core (rust/core/src/limits.rs), exported once ---
+
+MAX_CERT_BYTES: Final[int]
+MAX_PRESENTED_CERTS: Final[int]
 
 @final
 class PolicyMatcher:
@@ -52,7 +59,26 @@ def verify_chain(
     max_depth: int | None = None,
 ) -> list[bytes]: ...
 def verify_hostname(cert: bytes, host: str, *, allow_common_name: bool = False) -> None: ...
-def cert_info(cert: bytes) -> dict[str, Any]: ...
+
+# The raw summary of `cert_info` (rust/bindings/src/verify.rs, from
+# certpolicy_core::CertInfo); certpolicy's own `cert_info` converts `serial` (DER INTEGER
+# content octets, big-endian two's complement) to an int and the validity times (seconds
+# since the epoch) to aware datetimes. Stub-only: no such class exists at runtime.
+@type_check_only
+class CertInfo(TypedDict):
+    subject: str
+    issuer: str
+    serial: bytes
+    not_before: int
+    not_after: int
+    dns_names: list[str]
+    ip_addresses: list[str]
+    is_ca: bool
+    crl_urls: list[str]
+    ocsp_urls: list[str]
+    sha256: str
+
+def cert_info(cert: bytes) -> CertInfo: ...
 
 # --- chain cache and batch (rust/bindings/src/verify.rs) ---
 
@@ -70,7 +96,9 @@ def _signature_floor(path: Sequence[bytes]) -> int: ...
 
 # --- CRL (rust/bindings/src/crl.rs) ---
 
-__all__ += ["Crl", "RevokedEntry"]
+__all__ += ["MAX_CRL_BYTES", "Crl", "RevokedEntry"]
+
+MAX_CRL_BYTES: Final[int]
 
 @final
 class Crl:
@@ -105,6 +133,7 @@ class RevokedEntry:
 # --- OCSP (rust/bindings/src/ocsp.rs) ---
 
 __all__ += [
+    "MAX_OCSP_NONCE_BYTES",
     "MAX_OCSP_RESPONSE_BYTES",
     "OCSP_CLOCK_SKEW_SECONDS",
     "OcspAnswer",
@@ -112,8 +141,9 @@ __all__ += [
     "ocsp_request",
 ]
 
-OCSP_CLOCK_SKEW_SECONDS: int
-MAX_OCSP_RESPONSE_BYTES: int
+OCSP_CLOCK_SKEW_SECONDS: Final[int]
+MAX_OCSP_RESPONSE_BYTES: Final[int]
+MAX_OCSP_NONCE_BYTES: Final[int]
 
 @final
 class OcspAnswer:

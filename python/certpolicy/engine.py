@@ -7,11 +7,11 @@ import logging
 import os
 import socket
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
-from certpolicy.config import AgentConfig
+from certpolicy.checks import TrustStore, cert_info, verify_chain, verify_hostname
 from certpolicy.errors import (
     CertificateCheckError,
     CertificateRevokedError,
@@ -21,7 +21,14 @@ from certpolicy.errors import (
     HostnameMismatchError,
     RevocationUnavailableError,
 )
-from certpolicy.policy import Policy, PolicySet
+from certpolicy.policy import (
+    AgentConfig,
+    Policy,
+    PolicySet,
+    SyncResult,
+    sync_failed,
+    sync_policies,
+)
 from certpolicy.report import CheckResult, Report
 from certpolicy.revocation import (
     MethodAnswer,
@@ -31,12 +38,7 @@ from certpolicy.revocation import (
     RevocationConfig,
     default_methods,
 )
-from certpolicy.sync import SyncResult, sync_policies
-from certpolicy.trust import TrustStore
-from certpolicy.verify import cert_info, verify_chain, verify_hostname
-
-if TYPE_CHECKING:
-    from certpolicy.sslcontext import PolicySSLContext
+from certpolicy.tls import PolicySSLContext, checked_https_get, parse_endpoint
 
 __all__ = ["TRUST_FILE_BESIDE_CONFIG_XML", "Engine", "trust_store_file"]
 
@@ -114,7 +116,7 @@ class Engine:
     @classmethod
     def from_config(cls, path: str | os.PathLike[str]) -> Engine:
         """An engine from an agent ``config.xml`` (bootstrap policy + defaults) or a
-        ``certpolicy.toml`` (see the README for its format)."""
+        ``certpolicy.toml`` (its format: docs/policies.md)."""
         target = Path(path)
         if target.suffix.lower() == ".xml":
             config = AgentConfig.read(target)
@@ -122,7 +124,7 @@ class Engine:
             own = target.parent / TRUST_FILE_BESIDE_CONFIG_XML
             if own.is_file():
                 trust.add_file(own)
-            return cls(config.policy_set(), trust, config=config)
+            return cls(PolicySet.from_agent_config(config), trust, config=config)
         if target.suffix.lower() == ".toml":
             return _engine_from_toml(cls, target)
         raise ConfigError(f"{target}: expected a config.xml or a .toml file")
@@ -132,7 +134,19 @@ class Engine:
         (bootstrap) instance policy and, when it is valid, replaces the policies atomically
         and writes the instance policy's checks back into config.xml. On any failure the last
         good policies stay and the result says why. ``timeout`` bounds each network wait."""
-        return sync_policies(self, timeout=timeout)
+        config = self._config
+        if config is None:
+            reason = "the engine was not made from a config.xml (Engine.from_config)"
+            return sync_failed(self._policies, reason)
+
+        def https_get(url: str, headers: Mapping[str, str], seconds: float) -> tuple[int, bytes]:
+            # A direct connection to the instance, checked before any request byte.
+            context = self.ssl_context(trust_peer_ip=True)
+            return checked_https_get(context, url, headers=headers, timeout=seconds)
+
+        return sync_policies(
+            config, self._policies, https_get, timeout=timeout, install=self._replace_policies
+        )
 
     def check(
         self,
@@ -175,7 +189,9 @@ class Engine:
         if not policy.check_chain:
             results.append(_skipped("chain", policy))
         elif not presented:
-            results.append(_failed("chain", ChainError("the server presented no certificate")))
+            results.append(
+                _failed("chain", ChainError("the server presented no certificate", "empty"))
+            )
         else:
             try:
                 verified = verify_chain(presented, self._trust, at=at)
@@ -307,7 +323,7 @@ class Engine:
         server name and the peer address go through :meth:`enforce`; a failure closes the
         connection and raises the :class:`CertificateCheckError`. Use it with any client
         (urllib, urllib3, requests, httpx, asyncio, aiohttp); see
-        :class:`certpolicy.sslcontext.PolicySSLContext`. Each call makes a new context (clients
+        :class:`certpolicy.PolicySSLContext`. Each call makes a new context (clients
         configure contexts, e.g. ALPN); all of them share this engine's policies, trust store
         and revocation caches.
 
@@ -315,8 +331,6 @@ class Engine:
         select a weaker policy than the server name alone: through a proxy the peer is the
         proxy. Pass ``trust_peer_ip=True`` when connections are direct (no proxy) to let an
         intranet range lower the checks of a DNS-named server."""
-        from certpolicy.sslcontext import PolicySSLContext
-
         return PolicySSLContext(self, trust_peer_ip=trust_peer_ip)
 
     def check_endpoint(self, url_or_host: str, port: int = 443, *, timeout: float = 10.0) -> Report:
@@ -324,8 +338,6 @@ class Engine:
         literal; ``port`` is the default), does the TLS handshake, checks it and closes.
         Returns the report, passed or failed (nothing is sent over the connection).
         Network failures raise :class:`OSError` (``TimeoutError`` after ``timeout``)."""
-        from certpolicy.tls import parse_endpoint
-
         host, port = parse_endpoint(url_or_host, port)
         # A direct connection: the peer address is the server's.
         context = self.ssl_context(trust_peer_ip=True)
@@ -372,7 +384,7 @@ def _engine_from_toml(cls: type[Engine], path: Path) -> Engine:
     if "policy" in data:
         policies = PolicySet(Policy.from_dict(entry) for entry in data["policy"])
     elif config is not None:
-        policies = config.policy_set()
+        policies = PolicySet.from_agent_config(config)
     else:
         policies = PolicySet.defaults()
     trust_table = data.get("trust", {})

@@ -54,7 +54,17 @@ class CertificateCheckError(CertPolicyError, ssl.SSLCertVerificationError):
 
 
 class ChainError(CertificateCheckError):
-    """The chain does not verify to a trust anchor (signature, validity, constraints...)."""
+    """The chain does not verify to a trust anchor (signature, validity, constraints...).
+
+    ``kind`` says why, in one stable word from the Rust core: "untrusted" (no path to a trust
+    anchor), "expired", "not_yet_valid", "bad_signature", "constraints" (EKU, basic or name
+    constraints, path length, profile rules), "malformed" or "empty"; None when unknown."""
+
+    kind: str | None
+
+    def __init__(self, message: str, kind: str | None = None, *, report: Any = None) -> None:
+        super().__init__(message, report=report)
+        self.kind = kind
 
 
 class HostnameMismatchError(CertificateCheckError):

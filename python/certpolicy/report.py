@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Final, Literal
+from typing import TYPE_CHECKING, Final, Literal
 
 from certpolicy.errors import (
     CertificateCheckError,
@@ -12,8 +12,12 @@ from certpolicy.errors import (
     HostnameMismatchError,
     RevocationUnavailableError,
 )
-from certpolicy.policy import Policy
-from certpolicy.revocation import PathAnswer
+
+if TYPE_CHECKING:
+    # Report holds these; it never needs their modules at run time (report sits beside
+    # policy and revocation in the layers, independent of both).
+    from certpolicy.policy import Policy
+    from certpolicy.revocation import PathAnswer
 
 __all__ = ["CheckResult", "Report"]
 
@@ -89,6 +93,8 @@ class Report:
             raise HostnameMismatchError(
                 self.message(), first.error.host, first.error.presented, report=self
             ) from first.error
+        if error_type is ChainError and isinstance(first.error, ChainError):
+            raise ChainError(self.message(), first.error.kind, report=self) from first.error
         raise error_type(self.message(), report=self) from first.error
 
     def to_dict(self) -> dict[str, object]:

@@ -270,9 +270,3 @@ impl RevokedEntry {
         ))
     }
 }
-
-/// Adds the CRL classes to `certpolicy._core`.
-pub fn register(module: &Bound<'_, PyModule>) -> PyResult<()> {
-    module.add_class::<Crl>()?;
-    module.add_class::<RevokedEntry>()
-}

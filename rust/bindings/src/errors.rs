@@ -30,7 +30,10 @@ impl From<Error> for PyErr {
     fn from(err: Error) -> PyErr {
         use certpolicy_core::Error as Core;
         match err {
-            Error::Core(Core::Chain(message)) => ChainError::new_err((message,)),
+            // `ChainError(message, kind)`: the kind is one of ChainErrorKind::as_str's names.
+            Error::Core(Core::Chain { kind, message }) => {
+                ChainError::new_err((message, kind.as_str()))
+            }
             Error::Core(Core::Hostname {
                 message,
                 host,

@@ -1,6 +1,9 @@
 //! `certpolicy._core`: the thin PyO3 layer over certpolicy-core. Inputs are extracted into
 //! owned or GIL-independent data, heavy work runs with the GIL released, and every core error
 //! becomes one typed `certpolicy.errors` exception.
+//!
+//! Everything the module holds is registered in one place, the `#[pymodule]` below: classes,
+//! functions and constants alike, each with `#[pymodule_export]`.
 #![forbid(unsafe_code)]
 
 mod crl;
@@ -14,6 +17,12 @@ use pyo3::prelude::*;
 
 #[pymodule]
 mod _core {
+    use certpolicy_core::limits;
+
+    #[pymodule_export]
+    use super::crl::{Crl, RevokedEntry};
+    #[pymodule_export]
+    use super::ocsp::{OcspAnswer, ocsp_check_response, ocsp_request};
     #[pymodule_export]
     use super::policy::PolicyMatcher;
     #[pymodule_export]
@@ -24,11 +33,30 @@ mod _core {
         verify_chain, verify_chains, verify_hostname,
     };
 
-    #[pymodule_init]
-    fn init(module: &pyo3::Bound<'_, pyo3::types::PyModule>) -> pyo3::PyResult<()> {
-        use pyo3::types::PyModuleMethods;
-        module.add("__version__", env!("CARGO_PKG_VERSION"))?;
-        super::crl::register(module)?;
-        super::ocsp::register(module)
-    }
+    /// The version of the extension (the Rust workspace's version).
+    #[pymodule_export]
+    #[expect(non_upper_case_globals, reason = "Python's module attribute name")]
+    const __version__: &str = env!("CARGO_PKG_VERSION");
+
+    // Work budgets of certpolicy-core (`certpolicy_core::limits`), exported once so that the
+    // Python layer checks its inputs against the very numbers the core enforces.
+
+    /// The largest single certificate accepted, in DER bytes.
+    #[pymodule_export]
+    const MAX_CERT_BYTES: usize = limits::MAX_CERT_BYTES;
+    /// The most certificates a presented chain may hold (leaf plus intermediates).
+    #[pymodule_export]
+    const MAX_PRESENTED_CERTS: usize = limits::MAX_PRESENTED_CERTS;
+    /// The largest OCSP response accepted, in DER bytes (RFC 6960 section 4.2.1).
+    #[pymodule_export]
+    const MAX_OCSP_RESPONSE_BYTES: usize = limits::MAX_OCSP_RESPONSE_BYTES;
+    /// The longest OCSP nonce accepted, in octets (RFC 8954 section 2.1).
+    #[pymodule_export]
+    const MAX_OCSP_NONCE_BYTES: usize = limits::MAX_OCSP_NONCE_BYTES;
+    /// Clock skew allowed against an OCSP responder, in seconds (RFC 6960 section 4.2.2.1).
+    #[pymodule_export]
+    const OCSP_CLOCK_SKEW_SECONDS: u64 = limits::OCSP_CLOCK_SKEW_SECONDS;
+    /// The largest CRL accepted, in DER bytes (RFC 5280 section 5).
+    #[pymodule_export]
+    const MAX_CRL_BYTES: usize = limits::MAX_CRL_BYTES;
 }

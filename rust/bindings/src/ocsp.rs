@@ -6,7 +6,6 @@ use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedBytes;
 use pyo3::types::PyBytes;
 
-use certpolicy_core::limits::{MAX_OCSP_RESPONSE_BYTES, OCSP_CLOCK_SKEW_SECONDS};
 use certpolicy_core::ocsp::{self, CheckOptions, Signer};
 
 use crate::errors::Result;
@@ -100,14 +99,4 @@ pub fn ocsp_check_response(
     };
     let status = py.detach(|| ocsp::check_response(&response, &cert, &issuer, &options))?;
     Ok(status.into())
-}
-
-/// Adds the OCSP classes and functions to `certpolicy._core`.
-pub fn register(module: &Bound<'_, PyModule>) -> PyResult<()> {
-    module.add_class::<OcspAnswer>()?;
-    module.add_function(wrap_pyfunction!(ocsp_request, module)?)?;
-    module.add_function(wrap_pyfunction!(ocsp_check_response, module)?)?;
-    module.add("OCSP_CLOCK_SKEW_SECONDS", OCSP_CLOCK_SKEW_SECONDS)?;
-    module.add("MAX_OCSP_RESPONSE_BYTES", MAX_OCSP_RESPONSE_BYTES)?;
-    Ok(())
 }

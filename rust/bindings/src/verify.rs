@@ -44,8 +44,9 @@ fn path_list<'py>(
     anchors: &certpolicy_core::TrustStore,
 ) -> Result<Bound<'py, PyList>> {
     let out_of_range = || {
-        Error::Core(certpolicy_core::Error::Chain(
-            "internal error: verified path out of range".into(),
+        Error::Core(certpolicy_core::Error::chain(
+            certpolicy_core::ChainErrorKind::Untrusted,
+            "internal error: verified path out of range",
         ))
     };
     let list = PyList::empty(py);

@@ -3,11 +3,14 @@
 //! signatures, validity, basic constraints, path length, name constraints (RFC 5280 section
 //! 4.2.1.10) and the serverAuth extended key usage (RFC 5280 section 4.2.1.12).
 //!
-//! [`verify_chain_cached`] adds the verified-chain cache and signature memo of [`cache`];
+//! [`verify_chain_cached`] adds the verified-chain cache and signature memo ([`ChainCache`]);
 //! [`signature_floor`] measures what the signatures of a path alone cost.
+//!
+//! Every failure is an [`Error::Chain`] whose [`ChainErrorKind`] says what went wrong: webpki's
+//! errors are sorted by `kind_of`, the profile rules (`profile`) give their own kind, and the
+//! input budgets give [`ChainErrorKind::Empty`] or [`ChainErrorKind::Malformed`].
 
 mod cache;
-mod der;
 mod floor;
 
 use std::cell::RefCell;
@@ -18,10 +21,11 @@ use rustls_pki_types::{
 };
 use webpki::{EndEntityCert, KeyUsage, VerifiedPath};
 
-use crate::error::Error;
+use crate::der;
+use crate::error::{ChainErrorKind, Error};
 use crate::limits::{MAX_CERT_BYTES, MAX_PATH_INTERMEDIATES, MAX_PRESENTED_CERTS};
 use crate::profile;
-pub(crate) use crate::sigalgs::SUPPORTED_SIGNATURE_ALGORITHMS;
+use crate::sigalgs::SUPPORTED_SIGNATURE_ALGORITHMS;
 use crate::trust::TrustStore;
 
 pub use cache::{
@@ -61,30 +65,49 @@ impl VerifyOptions {
 /// returns it during path building without revocation options, so it cannot be confused.
 const PROFILE_REJECTION: webpki::Error = webpki::Error::UnsupportedCrlVersion;
 
-/// Checks the size budgets of a presented chain before any parsing.
+/// Checks the size budgets of a presented chain before any parsing: an empty chain is
+/// [`ChainErrorKind::Empty`], one over the budgets of [`crate::limits`] is
+/// [`ChainErrorKind::Malformed`].
 fn check_presented(chain: &[&[u8]]) -> Result<(), Error> {
     if chain.is_empty() {
-        return Err(Error::Chain(
-            "the chain is empty: no server certificate was presented".to_owned(),
+        return Err(Error::chain(
+            ChainErrorKind::Empty,
+            "the chain is empty: no server certificate was presented",
         ));
     }
     if chain.len() > MAX_PRESENTED_CERTS {
-        return Err(Error::Chain(format!(
-            "the chain has {} certificates; at most {MAX_PRESENTED_CERTS} are accepted",
-            chain.len()
-        )));
+        return Err(Error::chain(
+            ChainErrorKind::Malformed,
+            format!(
+                "the chain has {} certificates; at most {MAX_PRESENTED_CERTS} are accepted",
+                chain.len()
+            ),
+        ));
     }
     if let Some((index, cert)) = chain
         .iter()
         .enumerate()
         .find(|(_, cert)| cert.len() > MAX_CERT_BYTES)
     {
-        return Err(Error::Chain(format!(
-            "certificate #{index} of the chain is {} bytes; at most {MAX_CERT_BYTES} are accepted",
-            cert.len()
-        )));
+        return Err(Error::chain(
+            ChainErrorKind::Malformed,
+            format!(
+                "certificate #{index} of the chain is {} bytes; at most {MAX_CERT_BYTES} are \
+                 accepted",
+                cert.len()
+            ),
+        ));
     }
     Ok(())
+}
+
+/// An invariant of path building broke (a verified certificate not found again). Never
+/// expected; reported as [`ChainErrorKind::Untrusted`], as the chain was not verified.
+fn internal_error(what: &str) -> Error {
+    Error::chain(
+        ChainErrorKind::Untrusted,
+        format!("internal error: verified {what}"),
+    )
 }
 
 /// The subject of a DER certificate as an RFC 4514 string, for messages.
@@ -98,6 +121,49 @@ pub(crate) fn subject_of(der: &[u8]) -> String {
 
 fn format_time(unix: UnixTime) -> String {
     crate::timefmt::rfc3339(i64::try_from(unix.as_secs()).unwrap_or(i64::MAX))
+}
+
+/// The kind of a webpki error (RFC 5280 section 6.1 names the checks). webpki's parse errors,
+/// found when it reads a certificate, are [`ChainErrorKind::Malformed`]; the revocation errors
+/// never occur (no revocation options are given), and they and any error added by a later
+/// webpki are [`ChainErrorKind::Untrusted`].
+fn kind_of(err: &webpki::Error) -> ChainErrorKind {
+    use webpki::Error as E;
+    match err {
+        E::UnknownIssuer
+        | E::CertDistrusted
+        | E::MaximumSignatureChecksExceeded
+        | E::MaximumPathBuildCallsExceeded => ChainErrorKind::Untrusted,
+        E::CertExpired { .. } => ChainErrorKind::Expired,
+        E::CertNotValidYet { .. } => ChainErrorKind::NotYetValid,
+        E::InvalidSignatureForPublicKey
+        | E::UnsupportedSignatureAlgorithmContext(_)
+        | E::UnsupportedSignatureAlgorithmForPublicKeyContext(_) => ChainErrorKind::BadSignature,
+        E::NameConstraintViolation
+        | E::MaximumNameConstraintComparisonsExceeded
+        | E::UnsupportedNameType
+        | E::RequiredEkuNotFoundContext(_)
+        | E::CaUsedAsEndEntity
+        | E::EndEntityUsedAsCa
+        | E::PathLenConstraintViolated
+        | E::MaximumPathDepthExceeded
+        | E::CertNotValidForName(_) => ChainErrorKind::Constraints,
+        E::BadDer
+        | E::BadDerTime
+        | E::TrailingData(_)
+        | E::UnsupportedCertVersion
+        | E::UnsupportedCriticalExtension
+        | E::MalformedExtensions
+        | E::ExtensionValueInvalid
+        | E::EmptyEkuExtension
+        | E::InvalidCertValidity
+        | E::InvalidSerialNumber
+        | E::MalformedDnsIdentifier
+        | E::MalformedNameConstraint
+        | E::InvalidNetworkMaskConstraint
+        | E::SignatureAlgorithmMismatch => ChainErrorKind::Malformed,
+        _ => ChainErrorKind::Untrusted,
+    }
 }
 
 /// Explains a webpki error in words a user can act on.
@@ -174,7 +240,7 @@ pub fn path_der(
     chain: &[&[u8]],
     store: &TrustStore,
 ) -> Result<Vec<CertificateDer<'static>>, Error> {
-    let internal = || Error::Chain("internal error: verified path out of range".into());
+    let internal = || internal_error("path out of range");
     let mut verified = Vec::with_capacity(path.presented.len() + 1);
     for &index in &path.presented {
         let der = chain.get(index).ok_or_else(internal)?;
@@ -254,11 +320,6 @@ pub fn verify_and_remember(
         cache.insert(&key, chain, path.clone(), window);
     }
     Ok(path)
-}
-
-/// notBefore and notAfter of a DER certificate, seconds since the epoch.
-pub(crate) fn certificate_validity(der: &[u8]) -> Option<(i64, i64)> {
-    der::validity(der)
 }
 
 /// When every certificate of `path` is within its validity period: the latest notBefore to
@@ -351,10 +412,13 @@ fn verify_path(
     check_presented(chain)?;
     let leaf_der = CertificateDer::from(chain[0]);
     let leaf = EndEntityCert::try_from(&leaf_der).map_err(|err| {
-        Error::Chain(format!(
-            "the server certificate is malformed or unsupported: {}",
-            explain(&err)
-        ))
+        Error::chain(
+            ChainErrorKind::Malformed,
+            format!(
+                "the server certificate is malformed or unsupported: {}",
+                explain(&err)
+            ),
+        )
     })?;
     let intermediates: Vec<CertificateDer<'_>> = chain[1..]
         .iter()
@@ -370,8 +434,8 @@ fn verify_path(
         .as_deref()
         .unwrap_or(SUPPORTED_SIGNATURE_ALGORITHMS);
     // Called for each candidate path webpki finds; returning an error here makes webpki go
-    // on with the next candidate. Profile rejections carry their own explanation.
-    let profile_reason = RefCell::new(None::<String>);
+    // on with the next candidate. Profile rejections carry their own kind and explanation.
+    let profile_rejection = RefCell::new(None::<profile::Rejection>);
     let check_candidate = |path: &VerifiedPath<'_>| {
         let intermediates: Vec<CertificateDer<'_>> = path
             .intermediate_certificates()
@@ -393,8 +457,8 @@ fn verify_path(
             &anchor.profile,
             options.at_unix_seconds,
         )
-        .map_err(|reason| {
-            profile_reason.replace(Some(reason));
+        .map_err(|rejection| {
+            profile_rejection.replace(Some(rejection));
             PROFILE_REJECTION
         })
     };
@@ -410,17 +474,20 @@ fn verify_path(
             Some(&check_candidate),
         )
         .map_err(|err| {
-            let reason = match profile_reason.take() {
-                Some(reason) if err == PROFILE_REJECTION => reason,
-                _ => explain(&err),
+            let (kind, reason) = match profile_rejection.take() {
+                Some(rejection) if err == PROFILE_REJECTION => (rejection.kind, rejection.reason),
+                _ => (kind_of(&err), explain(&err)),
             };
-            Error::Chain(format!(
-                "certificate \"{}\" is not trusted: {reason}",
-                subject_of(chain[0])
-            ))
+            Error::chain(
+                kind,
+                format!(
+                    "certificate \"{}\" is not trusted: {reason}",
+                    subject_of(chain[0])
+                ),
+            )
         })?;
 
-    let internal = |what: &str| Error::Chain(format!("internal error: verified {what} not found"));
+    let internal = |what: &str| internal_error(&format!("{what} not found"));
     let mut presented = Vec::with_capacity(1 + path.intermediate_certificates().count());
     presented.push(0);
     for cert in path.intermediate_certificates() {
@@ -465,6 +532,7 @@ mod tests {
             "{err}"
         );
         assert!(err.to_string().contains("CN=leaf.example.com"), "{err}");
+        assert_eq!(err.chain_kind(), Some(ChainErrorKind::Untrusted));
     }
 
     #[test]
@@ -473,6 +541,11 @@ mod tests {
         let err = verify_chain(&[&leaf, &int], &store(), VerifyOptions::at(testdata::LATER))
             .expect_err("expired");
         assert!(err.to_string().contains("expired"), "{err}");
+        assert_eq!(err.chain_kind(), Some(ChainErrorKind::Expired));
+        let err = verify_chain(&[&leaf, &int], &store(), VerifyOptions::at(0))
+            .expect_err("not yet valid");
+        assert!(err.to_string().contains("is not valid before"), "{err}");
+        assert_eq!(err.chain_kind(), Some(ChainErrorKind::NotYetValid));
     }
 
     #[test]
@@ -484,18 +557,95 @@ mod tests {
         };
         let err = verify_chain(&[&leaf, &int], &store(), options).expect_err("too deep");
         assert!(err.to_string().contains("depth"), "{err}");
+        assert_eq!(err.chain_kind(), Some(ChainErrorKind::Constraints));
     }
 
     #[test]
     fn budgets_reject_oversized_input() {
-        let empty: [&[u8]; 0] = [];
-        assert!(verify_chain(&empty, &store(), VerifyOptions::at(0)).is_err());
+        let kind = |chain: &[&[u8]]| {
+            verify_chain(chain, &store(), VerifyOptions::at(0))
+                .expect_err("rejected")
+                .chain_kind()
+        };
+        assert_eq!(kind(&[]), Some(ChainErrorKind::Empty));
         let big = vec![0u8; MAX_CERT_BYTES + 1];
-        assert!(verify_chain(&[&big], &store(), VerifyOptions::at(0)).is_err());
+        assert_eq!(kind(&[&big]), Some(ChainErrorKind::Malformed));
         let leaf = testdata::leaf();
         let many = vec![leaf.as_slice(); MAX_PRESENTED_CERTS + 1];
-        assert!(verify_chain(&many, &store(), VerifyOptions::at(0)).is_err());
-        assert!(verify_chain(&[b"garbage"], &store(), VerifyOptions::at(0)).is_err());
+        assert_eq!(kind(&many), Some(ChainErrorKind::Malformed));
+        assert_eq!(kind(&[b"garbage"]), Some(ChainErrorKind::Malformed));
+        let err = verify_chain(&[], &store(), VerifyOptions::at(0)).expect_err("empty");
+        assert_eq!(
+            err.to_string(),
+            "the chain is empty: no server certificate was presented"
+        );
+    }
+
+    #[test]
+    fn failures_carry_their_kind() {
+        let (leaf, int) = (testdata::leaf(), testdata::intermediate());
+        let at = VerifyOptions::at(testdata::NOW);
+        // A changed signature.
+        let mut forged = leaf.clone();
+        let last = forged.len() - 1;
+        forged[last] ^= 0x01;
+        let err = verify_chain(&[&forged, &int], &store(), at).expect_err("bad signature");
+        assert_eq!(
+            err.chain_kind(),
+            Some(ChainErrorKind::BadSignature),
+            "{err}"
+        );
+        assert!(err.to_string().contains("does not verify"), "{err}");
+        // A CA certificate as the server certificate.
+        let err = verify_chain(&[&int], &store(), at).expect_err("CA as leaf");
+        assert_eq!(err.chain_kind(), Some(ChainErrorKind::Constraints), "{err}");
+        // Nothing in the store.
+        let err = verify_chain(&[&leaf, &int], &TrustStore::new(), at).expect_err("no anchors");
+        assert_eq!(err.chain_kind(), Some(ChainErrorKind::Untrusted), "{err}");
+        // The same kinds come out of the cache path.
+        let cache = ChainCache::new(16);
+        let err = verify_chain_cached(&[&forged, &int], &store(), at, &cache).expect_err("bad");
+        assert_eq!(err.chain_kind(), Some(ChainErrorKind::BadSignature));
+    }
+
+    #[test]
+    fn webpki_errors_map_to_kinds() {
+        use webpki::Error as E;
+        let time = UnixTime::since_unix_epoch(Duration::from_secs(1));
+        for (err, kind) in [
+            (E::UnknownIssuer, ChainErrorKind::Untrusted),
+            (E::CertDistrusted, ChainErrorKind::Untrusted),
+            (E::MaximumPathBuildCallsExceeded, ChainErrorKind::Untrusted),
+            (
+                E::CertExpired {
+                    time,
+                    not_after: time,
+                },
+                ChainErrorKind::Expired,
+            ),
+            (
+                E::CertNotValidYet {
+                    time,
+                    not_before: time,
+                },
+                ChainErrorKind::NotYetValid,
+            ),
+            (
+                E::InvalidSignatureForPublicKey,
+                ChainErrorKind::BadSignature,
+            ),
+            (E::NameConstraintViolation, ChainErrorKind::Constraints),
+            (E::CaUsedAsEndEntity, ChainErrorKind::Constraints),
+            (E::EndEntityUsedAsCa, ChainErrorKind::Constraints),
+            (E::PathLenConstraintViolated, ChainErrorKind::Constraints),
+            (E::MaximumPathDepthExceeded, ChainErrorKind::Constraints),
+            (E::BadDer, ChainErrorKind::Malformed),
+            (E::UnsupportedCertVersion, ChainErrorKind::Malformed),
+            (E::UnsupportedCriticalExtension, ChainErrorKind::Malformed),
+            (PROFILE_REJECTION, ChainErrorKind::Untrusted),
+        ] {
+            assert_eq!(kind_of(&err), kind, "{err:?}");
+        }
     }
 
     #[test]
@@ -567,7 +717,7 @@ mod tests {
         };
         let window = validity_window(&path, &[&leaf, &int], &store).expect("readable");
         for der in [&leaf, &int, &root] {
-            let (not_before, not_after) = certificate_validity(der).expect("readable");
+            let (not_before, not_after) = der::validity(der).expect("readable");
             assert!(window.0 >= not_before && window.1 <= not_after);
         }
     }

@@ -6,6 +6,11 @@
 //! - [`certinfo`]: certificate summaries (RFC 5280 section 4).
 //! - [`trust`]: trust anchors, parsed once.
 //! - [`policy`]: certificate check policies and their compiled host/IP matcher.
+//! - [`crl`] and [`ocsp`]: revocation (RFC 5280 section 5, RFC 6960).
+//!
+//! Internal building blocks: `der` (a minimal DER reader for certificate fields, RFC 5280
+//! section 4.1), `lru` (the sharded LRU map behind the chain cache) and `profile` (the RFC 5280
+//! and CA/Browser Forum profile rules run on every candidate path).
 //!
 //! No Python here: the `certpolicy-py` crate binds this to Python.
 #![forbid(unsafe_code)]
@@ -13,10 +18,12 @@
 pub mod certinfo;
 pub mod chain;
 pub mod crl;
+mod der;
 mod dn;
 pub mod error;
 pub mod hostname;
 pub mod limits;
+mod lru;
 pub mod ocsp;
 pub mod policy;
 mod profile;
@@ -29,6 +36,6 @@ mod testdata;
 
 pub use certinfo::{CertInfo, cert_info};
 pub use chain::{VerifyOptions, verify_chain};
-pub use error::{Error, Result};
+pub use error::{ChainErrorKind, Error, Result};
 pub use hostname::{ReferenceId, verify_hostname};
 pub use trust::{TrustStore, parse_pem_certificates, sha256};

@@ -92,7 +92,7 @@ impl TrustStore {
     }
 
     /// The certificate of the anchor at `index`, in the order anchors were added (the index
-    /// a [`crate::chain::ChainPath`] names).
+    /// the `anchor` of a verified chain path names).
     pub fn anchor_der(&self, index: usize) -> Option<&CertificateDer<'static>> {
         self.certs.get(index).map(|anchor| &anchor.der)
     }
@@ -137,7 +137,7 @@ impl TrustStore {
             })?
             .to_owned();
         let profile = AnchorProfile::of(&cert);
-        let validity = crate::chain::certificate_validity(&cert);
+        let validity = crate::der::validity(&cert);
         self.by_subject
             .entry(Box::from(anchor.subject.as_ref()))
             .or_default()

@@ -4,10 +4,10 @@
 //! A cold `verify_chain` can never be cheaper than this; how close it gets is the measure of
 //! its overhead.
 
-use super::SUPPORTED_SIGNATURE_ALGORITHMS;
-use super::der;
-use crate::error::Error;
+use crate::der;
+use crate::error::{ChainErrorKind, Error};
 use crate::limits::MAX_PRESENTED_CERTS;
+use crate::sigalgs::SUPPORTED_SIGNATURE_ALGORITHMS;
 
 /// Checks the signature of each certificate of `path` (leaf first, anchor last, as
 /// `verify_chain` returns it) with the public key of the next one; the anchor's own signature
@@ -40,17 +40,21 @@ pub fn signature_floor(path: &[&[u8]]) -> Result<usize, Error> {
                     && algorithm.public_key_alg_id().as_ref() == key.algorithm
             })
             .ok_or_else(|| {
-                Error::Chain(format!(
-                    "certificate #{index}: unsupported signature or key algorithm"
-                ))
+                Error::chain(
+                    ChainErrorKind::BadSignature,
+                    format!("certificate #{index}: unsupported signature or key algorithm"),
+                )
             })?;
         algorithm
             .verify_signature(key.key, signed.tbs, signed.signature)
             .map_err(|_| {
-                Error::Chain(format!(
-                    "certificate #{index}: the signature does not verify with the next \
-                     certificate's key"
-                ))
+                Error::chain(
+                    ChainErrorKind::BadSignature,
+                    format!(
+                        "certificate #{index}: the signature does not verify with the next \
+                         certificate's key"
+                    ),
+                )
             })?;
         checked += 1;
     }
@@ -70,7 +74,10 @@ mod tests {
         assert_eq!(signature_floor(&[&root]), Ok(0));
         assert!(matches!(
             signature_floor(&[&leaf, &root]),
-            Err(Error::Chain(_))
+            Err(Error::Chain {
+                kind: ChainErrorKind::BadSignature,
+                ..
+            })
         ));
     }
 

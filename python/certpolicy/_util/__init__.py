@@ -1,0 +1,33 @@
+"""Small helpers every layer shares: atomic writes, UTC times, flag strings, deadlines and
+the size limits of the Rust core. Private: nothing here is part of the public API."""
+
+from certpolicy._util._atomic import atomic_write_bytes
+from certpolicy._util._deadline import within
+from certpolicy._util._flags import parse_flag
+from certpolicy._util._limits import (
+    CLOCK_SKEW,
+    CLOCK_SKEW_SECONDS,
+    MAX_CRL_BYTES,
+    MAX_OCSP_NONCE_BYTES,
+    MAX_OCSP_RESPONSE_BYTES,
+)
+from certpolicy._util._native import Crl, RevokedEntry, core
+from certpolicy._util._time import as_utc, from_unix, iso_z, unix_seconds
+
+__all__ = [
+    "CLOCK_SKEW",
+    "CLOCK_SKEW_SECONDS",
+    "MAX_CRL_BYTES",
+    "MAX_OCSP_NONCE_BYTES",
+    "MAX_OCSP_RESPONSE_BYTES",
+    "Crl",
+    "RevokedEntry",
+    "as_utc",
+    "atomic_write_bytes",
+    "core",
+    "from_unix",
+    "iso_z",
+    "parse_flag",
+    "unix_seconds",
+    "within",
+]

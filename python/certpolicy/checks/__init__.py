@@ -1,0 +1,27 @@
+"""The certificate checks themselves: trust stores, chain verification (with the
+verified-chain cache), hostname verification and certificate summaries, all in the Rust core."""
+
+from certpolicy.checks._cert_info import CertInfo, cert_info
+from certpolicy.checks._trust import TrustStore
+from certpolicy.checks._verify import (
+    ChainCacheInfo,
+    chain_cache_info,
+    clear_chain_cache,
+    set_chain_cache_size,
+    verify_chain,
+    verify_chains,
+    verify_hostname,
+)
+
+__all__ = [
+    "CertInfo",
+    "ChainCacheInfo",
+    "TrustStore",
+    "cert_info",
+    "chain_cache_info",
+    "clear_chain_cache",
+    "set_chain_cache_size",
+    "verify_chain",
+    "verify_chains",
+    "verify_hostname",
+]

@@ -1,0 +1,71 @@
+"""Trust stores: the anchors that certificate paths must end at."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import certifi
+
+from certpolicy._util import core as _core
+from certpolicy.errors import MalformedInputError
+
+__all__ = ["TrustStore"]
+
+_PEM_MARKER = b"-----BEGIN"
+
+
+def _as_bytes(data: bytes | bytearray | memoryview | str, what: str) -> bytes:
+    if isinstance(data, str):
+        return data.encode("ascii", errors="replace")
+    if isinstance(data, bytes | bytearray | memoryview):
+        return bytes(data)
+    raise TypeError(f"{what} must be bytes or str, not {type(data).__name__}")
+
+
+class TrustStore:
+    """A set of trust anchors (root certificates).
+
+    ``TrustStore()`` is empty; :meth:`default` holds the Mozilla roots shipped by ``certifi``.
+    Anchors are parsed once when added. Adding is safe while other threads verify: checks use
+    a snapshot and never wait.
+    """
+
+    __slots__ = ("_core",)
+
+    def __init__(self) -> None:
+        self._core = _core.TrustStore()
+
+    @classmethod
+    def default(cls) -> TrustStore:
+        """The platform's roots: the ``certifi`` bundle (Mozilla's root program)."""
+        store = cls()
+        store.add_file(certifi.where())
+        return store
+
+    def add_pem(self, data: bytes | str) -> int:
+        """Adds every certificate of a PEM document; returns how many were new.
+
+        All or nothing: a malformed block raises :class:`MalformedInputError` and adds none.
+        """
+        return self._core.add_pem(_as_bytes(data, "PEM data"))
+
+    def add_der(self, data: bytes) -> None:
+        """Adds one DER-encoded certificate."""
+        self._core.add_der(_as_bytes(data, "DER data"))
+
+    def add_file(self, path: str | os.PathLike[str]) -> int:
+        """Adds the certificates of a PEM or DER file; returns how many were new."""
+        try:
+            data = Path(path).read_bytes()
+        except OSError as exc:
+            raise MalformedInputError(f"cannot read trust file {os.fspath(path)!r}: {exc}") from exc
+        if _PEM_MARKER in data:
+            return self.add_pem(data)
+        return 1 if self._core.add_der(data) else 0
+
+    def __len__(self) -> int:
+        return len(self._core)
+
+    def __repr__(self) -> str:
+        return f"<TrustStore with {len(self)} anchors>"

@@ -1,0 +1,146 @@
+"""Chain verification (single and batch), the verified-chain cache and hostname verification."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from typing import NamedTuple
+
+from certpolicy._util import core as _core
+from certpolicy._util import unix_seconds
+from certpolicy.checks._trust import TrustStore
+from certpolicy.errors import CertPolicyError, MalformedInputError
+
+__all__ = [
+    "ChainCacheInfo",
+    "chain_cache_info",
+    "clear_chain_cache",
+    "set_chain_cache_size",
+    "verify_chain",
+    "verify_chains",
+    "verify_hostname",
+]
+
+verify_hostname = _core.verify_hostname
+
+# A chain is a sequence of certificates; one certificate (or text) passed instead is a mistake.
+_NOT_A_CHAIN = (bytes, bytearray, memoryview, str)
+
+
+def _check_store(store: object) -> None:
+    if not isinstance(store, TrustStore):
+        raise TypeError(f"store must be a certpolicy.TrustStore, not {type(store).__name__}")
+
+
+def _check_max_depth(max_depth: int | None) -> None:
+    if max_depth is not None and max_depth < 0:
+        raise MalformedInputError(f"max_depth must be >= 0, not {max_depth}")
+
+
+def verify_chain(
+    chain: Sequence[bytes],
+    store: TrustStore,
+    *,
+    at: dt.datetime | None = None,
+    max_depth: int | None = None,
+) -> list[bytes]:
+    """Verifies a presented chain for TLS server authentication (RFC 5280 section 6).
+
+    ``chain`` is DER certificates, leaf first, then untrusted intermediates in any order.
+    ``at`` is the validation time (aware; naive means UTC; default now). ``max_depth`` is the
+    most intermediates allowed between leaf and anchor. Returns the verified path, leaf to
+    anchor. Raises :class:`certpolicy.ChainError`.
+
+    A chain that verified before (byte for byte, against the same trust store contents and
+    ``max_depth``) is answered from the verified-chain cache after its validity period is
+    checked at ``at``; see :func:`set_chain_cache_size`.
+    """
+    if not isinstance(store, TrustStore):
+        _check_store(store)
+    if isinstance(chain, _NOT_A_CHAIN):
+        raise TypeError("chain must be a sequence of DER certificates, not a single value")
+    if at is None and max_depth is None:
+        return _core.verify_chain(chain, store._core)
+    _check_max_depth(max_depth)
+    at_seconds = None if at is None else unix_seconds(at)
+    return _core.verify_chain(chain, store._core, at=at_seconds, max_depth=max_depth)
+
+
+def verify_chains(
+    chains: Iterable[Sequence[bytes]],
+    store: TrustStore,
+    *,
+    at: dt.datetime | None = None,
+    max_depth: int | None = None,
+) -> list[list[bytes] | CertPolicyError]:
+    """Verifies many presented chains in one call, like :func:`verify_chain` on each.
+
+    The whole batch runs in Rust without the GIL, against one snapshot of ``store``, so
+    other Python threads keep running (and threads calling this scale over CPU cores).
+    Returns one entry per chain, in order: the verified path (a list of DER bytes, leaf to
+    anchor) or the exception :func:`verify_chain` would have raised for that chain (usually a
+    :class:`certpolicy.ChainError`), returned, not raised, so one bad chain does not hide
+    the others' results::
+
+        for chain, result in zip(chains, cp.verify_chains(chains, store)):
+            if isinstance(result, cp.CertPolicyError):
+                ...  # rejected: str(result) says why
+
+    Raises ``TypeError`` (before verifying anything) when an item is not a sequence of
+    certificates.
+    """
+    _check_store(store)
+    if isinstance(chains, _NOT_A_CHAIN):
+        raise TypeError("chains must be an iterable of chains, not a single value")
+    items = list(chains)
+    for index, chain in enumerate(items):
+        if isinstance(chain, _NOT_A_CHAIN):
+            raise TypeError(
+                f"chains[{index}] must be a sequence of DER certificates, not a single value"
+            )
+    _check_max_depth(max_depth)
+    at_seconds = None if at is None else unix_seconds(at)
+    return _core.verify_chains(items, store._core, at=at_seconds, max_depth=max_depth)
+
+
+class ChainCacheInfo(NamedTuple):
+    """Counters of the verified-chain cache (:func:`chain_cache_info`)."""
+
+    hits: int
+    """Chains answered from the cache."""
+    misses: int
+    """Chains verified in full while the cache was on."""
+    entries: int
+    """Verified chains held now."""
+    capacity: int
+    """The most verified chains held (rounded up to a multiple of 16)."""
+    signature_hits: int
+    """Signatures of CA certificates reused for a chain not in the cache."""
+    signature_misses: int
+    """Signatures of CA certificates checked in full."""
+    signature_entries: int
+    """Verified signatures held now."""
+    signature_capacity: int
+    """The most verified signatures held."""
+
+
+def chain_cache_info() -> ChainCacheInfo:
+    """Hit, miss and size counters of the process-wide verified-chain cache."""
+    return ChainCacheInfo(*_core.chain_cache_info())
+
+
+def set_chain_cache_size(entries: int) -> None:
+    """Sets how many verified chains the process-wide cache keeps (default 1024; 0 turns the
+    cache off). It also keeps 4 times as many verified CA signatures, so a new server
+    certificate under a known CA pays for one signature check, not two. Entries that no
+    longer fit are dropped, least recently used first."""
+    if isinstance(entries, bool) or not isinstance(entries, int):
+        raise TypeError(f"entries must be an int, not {type(entries).__name__}")
+    if entries < 0:
+        raise MalformedInputError(f"entries must be >= 0, not {entries}")
+    _core.set_chain_cache_size(entries)
+
+
+def clear_chain_cache() -> None:
+    """Forgets every cached chain and signature (the counters keep counting)."""
+    _core.clear_chain_cache()

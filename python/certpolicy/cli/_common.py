@@ -1,0 +1,173 @@
+"""Shared CLI helpers: errors, exit codes, certificate files, engines, output and reports."""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import datetime as dt
+import json
+import os
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Final
+
+from certpolicy.checks import TrustStore, cert_info
+from certpolicy.engine import Engine
+from certpolicy.errors import CertPolicyError, MalformedInputError
+from certpolicy.report import Report
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+CONFIG_ENV: Final = "CERTPOLICY_CONFIG"
+
+
+class UsageError(CertPolicyError):
+    """Bad command-line input (exit code 2)."""
+
+
+class OperationFailed(CertPolicyError):
+    """A network operation failed (exit code 1)."""
+
+
+# --- input helpers ---
+
+
+def _pem_certificates(data: bytes) -> list[bytes]:
+    """Splits a PEM document into DER certificates (the store parses, we only split)."""
+    blocks = re.findall(
+        rb"-----BEGIN CERTIFICATE-----(.+?)-----END CERTIFICATE-----", data, flags=re.DOTALL
+    )
+    try:
+        return [base64.b64decode(b"".join(block.split()), validate=True) for block in blocks]
+    except ValueError as exc:
+        raise MalformedInputError(f"bad base64 in a PEM certificate: {exc}") from exc
+
+
+def _certificates_in(path: str | os.PathLike[str]) -> list[bytes]:
+    """The certificates of a PEM file, or the one certificate of a DER file."""
+    data = Path(path).read_bytes()
+    if b"-----BEGIN" in data:
+        certs = _pem_certificates(data)
+        if not certs:
+            raise MalformedInputError(f"{os.fspath(path)}: no PEM CERTIFICATE block")
+        return certs
+    try:
+        cert_info(data)
+    except MalformedInputError as exc:
+        raise MalformedInputError(
+            f"{os.fspath(path)}: no PEM CERTIFICATE block, and not a DER certificate ({exc})"
+        ) from None
+    return [data]
+
+
+def _pem(der: bytes) -> bytes:
+    """One DER certificate as a PEM block."""
+    text = base64.b64encode(der).decode("ascii")
+    lines = [text[i : i + 64] for i in range(0, len(text), 64)]
+    return (
+        "-----BEGIN CERTIFICATE-----\n" + "\n".join(lines) + "\n-----END CERTIFICATE-----\n"
+    ).encode()
+
+
+def _parse_time(text: str | None) -> dt.datetime | None:
+    """The ``--at`` time (UTC unless it names a zone), or None."""
+    if text is None:
+        return None
+    try:
+        value = dt.datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise UsageError(f"--at {text!r}: not an ISO 8601 time") from exc
+    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
+
+
+def _config_path(args: argparse.Namespace) -> str | None:
+    """``--config``, else ``$CERTPOLICY_CONFIG``, else None."""
+    value: str | None = getattr(args, "config", None) or os.environ.get(CONFIG_ENV) or None
+    return value
+
+
+def _engine(args: argparse.Namespace) -> Engine:
+    """The engine of ``--config`` (or the defaults), with ``--ca`` replacing its anchors."""
+    path = _config_path(args)
+    engine = Engine.from_config(path) if path else Engine()
+    ca_files: list[str] = getattr(args, "ca", None) or []
+    if ca_files:
+        store = TrustStore()
+        for name in ca_files:
+            store.add_file(name)
+        engine = Engine(engine.policies, store, engine.revocation, config=engine.config)
+    return engine
+
+
+# --- output ---
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    """ISO 8601 text, or None."""
+    return None if value is None else value.isoformat()
+
+
+def _emit(as_json: bool, data: Any, text: Callable[[], list[str]]) -> None:
+    """Prints ``data`` as JSON, or the lines of ``text()``."""
+    if as_json:
+        print(json.dumps(data, indent=2, default=str))
+    else:
+        print("\n".join(text()))
+
+
+# --- reports ---
+
+
+def _chain_entry(der: bytes) -> dict[str, Any]:
+    """A certificate's summary for reports (or the reason it is unreadable)."""
+    try:
+        info = cert_info(der)
+    except CertPolicyError as exc:
+        return {"error": str(exc)}
+    return {
+        "subject": info["subject"],
+        "issuer": info["issuer"],
+        "serial": hex(info["serial"]),
+        "not_before": info["not_before"].isoformat(),
+        "not_after": info["not_after"].isoformat(),
+        "sha256": info["sha256"],
+    }
+
+
+def _report_json(report: Report) -> dict[str, Any]:
+    """A report as JSON data, with its chain and verified path."""
+    data = report.to_dict()
+    data["chain"] = [_chain_entry(der) for der in report.chain]
+    data["path"] = (
+        []
+        if report.verified_path is None
+        else [cert_info(d)["subject"] for d in report.verified_path]
+    )
+    return data
+
+
+def _cert_line(index: int, der: bytes) -> str:
+    """One certificate of a chain, as a text line."""
+    entry = _chain_entry(der)
+    if "error" in entry:
+        return f"  [{index}] unreadable: {entry['error']}"
+    validity = f"{entry['not_before'][:10]} .. {entry['not_after'][:10]}"
+    return f"  [{index}] {entry['subject']} (valid {validity})"
+
+
+def _report_lines(report: Report) -> list[str]:
+    """A report as text lines, ending with the verdict."""
+    lines = [f"{'policy':10} {report.policy.name} ({report.policy.kind}): {report.reason}"]
+    lines += [f"{r.name:10} {r.status:7} {r.detail}" for r in report.results]
+    if report.verified_path is not None:
+        lines.append("verified path:")
+        lines += [_cert_line(i, der) for i, der in enumerate(report.verified_path)]
+    elif report.chain:
+        lines.append("presented chain (not verified):")
+        lines += [_cert_line(i, der) for i, der in enumerate(report.chain)]
+    if report.revocation is not None:
+        lines.append("revocation sources:")
+        lines += [f"  {answer.describe()}" for answer in report.revocation.answers]
+    lines.append("verdict:  " + ("OK" if report.ok else "REJECTED"))
+    return lines

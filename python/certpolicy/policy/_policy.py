@@ -1,0 +1,151 @@
+"""A certificate check policy (DESIGN.md "Policies"): which checks (chain, hostname,
+revocation) apply to the connections it matches."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import KW_ONLY, dataclass
+from typing import Any, Final, Literal
+
+from certpolicy._util import core as _core
+from certpolicy.errors import PolicyError
+
+__all__ = [
+    "BUILTIN_INTERNET",
+    "DEFAULT_INSTANCE_HOSTS",
+    "INTRANET_RANGES",
+    "KINDS",
+    "Policy",
+    "PolicyKind",
+]
+
+PolicyKind = Literal["override", "instance", "intranet", "internet"]
+KINDS: Final = ("override", "instance", "intranet", "internet")
+DEFAULT_INSTANCE_HOSTS: Final = ("*.service-now.com", "*.servicenow.com")
+INTRANET_RANGES: Final = (
+    "10.0.0.0/8",
+    "172.16.0.0/12",
+    "192.168.0.0/16",
+    "127.0.0.0/8",
+    "169.254.0.0/16",
+    "100.64.0.0/10",
+    "::1",
+    "fc00::/7",
+    "fe80::/10",
+)
+
+
+def _string_tuple(value: Any, field: str, name: str) -> tuple[str, ...]:
+    if isinstance(value, str):
+        # A lone string is a common slip for a one-element list; comma lists come from the
+        # instance table API ("a.example,b.example").
+        value = [part for part in value.split(",")]
+    try:
+        items = tuple(value)
+    except TypeError:
+        raise PolicyError(f"policy {name!r}: {field} must be a list of strings") from None
+    for item in items:
+        if not isinstance(item, str):
+            raise PolicyError(f"policy {name!r}: {field} entry {item!r} is not a string")
+    return tuple(item.strip() for item in items if item.strip())
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """One certificate check policy.
+
+    ``kind`` is override, instance, intranet or internet. ``hosts`` are exact names or
+    ``*.suffix`` wildcards, optionally with ``:port`` or written as URLs; ``ip_ranges`` are
+    CIDR, ``addr/netmask``, ``first-last`` or single addresses. Invalid values raise
+    :class:`PolicyError` naming them.
+    """
+
+    name: str
+    kind: PolicyKind
+    _: KW_ONLY
+    check_chain: bool = True
+    check_hostname: bool = True
+    check_revocation: bool = True
+    hosts: tuple[str, ...] = ()
+    ip_ranges: tuple[str, ...] = ()
+    active: bool = True
+    order: int = 100
+    allow_common_name: bool = False
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name.strip():
+            raise PolicyError(f"policy name must be a non-empty string, not {self.name!r}")
+        if self.kind not in KINDS:
+            raise PolicyError(
+                f"policy {self.name!r}: unknown kind {self.kind!r} "
+                f"(expected one of {', '.join(KINDS)})"
+            )
+        for flag in ("check_chain", "check_hostname", "check_revocation", "active"):
+            if not isinstance(getattr(self, flag), bool):
+                raise PolicyError(f"policy {self.name!r}: {flag} must be True or False")
+        if not isinstance(self.allow_common_name, bool):
+            raise PolicyError(f"policy {self.name!r}: allow_common_name must be True or False")
+        if isinstance(self.order, bool) or not isinstance(self.order, int):
+            raise PolicyError(f"policy {self.name!r}: order must be an integer")
+        if not -(2**63) <= self.order < 2**63:
+            raise PolicyError(f"policy {self.name!r}: order {self.order} is out of range")
+        object.__setattr__(self, "hosts", _string_tuple(self.hosts, "hosts", self.name))
+        object.__setattr__(self, "ip_ranges", _string_tuple(self.ip_ranges, "ip_ranges", self.name))
+        # Validates every pattern and range (the Rust parser is the one source of truth).
+        _core.PolicyMatcher([self._spec()], [self], self)
+
+    def _spec(self) -> tuple[str, str, list[str], list[str], bool, int]:
+        return (
+            self.name,
+            self.kind,
+            list(self.hosts),
+            list(self.ip_ranges),
+            self.active,
+            self.order,
+        )
+
+    @property
+    def checks(self) -> dict[str, bool]:
+        """The three checks and whether this policy enables them."""
+        return {
+            "chain": self.check_chain,
+            "hostname": self.check_hostname,
+            "revocation": self.check_revocation,
+        }
+
+    def replace(self, **changes: Any) -> Policy:
+        """A copy with some fields changed (validated again)."""
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Every field, as plain JSON/TOML-friendly values."""
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "check_chain": self.check_chain,
+            "check_hostname": self.check_hostname,
+            "check_revocation": self.check_revocation,
+            "hosts": list(self.hosts),
+            "ip_ranges": list(self.ip_ranges),
+            "active": self.active,
+            "order": self.order,
+            "allow_common_name": self.allow_common_name,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Policy:
+        """The inverse of :meth:`to_dict`; unknown keys are a :class:`PolicyError`."""
+        fields = {f.name for f in dataclasses.fields(cls) if f.name != "_"}
+        unknown = set(data) - fields
+        name = data.get("name", "?")
+        if unknown:
+            raise PolicyError(f"policy {name!r}: unknown field(s) {', '.join(sorted(unknown))}")
+        missing = {"name", "kind"} - set(data)
+        if missing:
+            raise PolicyError(f"policy {name!r}: missing field(s) {', '.join(sorted(missing))}")
+        return cls(**data)
+
+
+# Used when a set has no active internet policy: every check on (fail closed).
+BUILTIN_INTERNET: Final = Policy("Internet (built-in default)", "internet")

@@ -1,0 +1,67 @@
+"""Instance table rows (``mid_cert_check_policy``) to policies.
+
+The table API sends every value as a string: ``"true"``/``"false"``, ``"100"``, and comma
+separated ``hosts`` / ``ip_ranges``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from certpolicy._util import parse_flag
+from certpolicy.errors import PolicyError
+from certpolicy.policy._policy import Policy
+
+__all__ = ["policy_from_record"]
+
+
+def _flag(row: Mapping[str, Any], key: str, default: bool, where: str) -> bool:
+    # Missing, null or blank: the default (for checks, on), never "off" by accident.
+    value = row.get(key)
+    try:
+        return parse_flag(value, default)
+    except ValueError:
+        raise PolicyError(f"{where}: {key} is {value!r}, not true or false") from None
+
+
+def _list(row: Mapping[str, Any], key: str, where: str) -> tuple[str, ...]:
+    value = row.get(key)
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return tuple(part.strip() for part in value.replace("\n", ",").split(",") if part.strip())
+    if isinstance(value, list | tuple) and all(isinstance(v, str) for v in value):
+        return tuple(v.strip() for v in value if v.strip())
+    raise PolicyError(f"{where}: {key} must be a comma-separated string")
+
+
+def policy_from_record(row: Mapping[str, Any], index: int = 0) -> Policy:
+    """One row to a :class:`Policy`. Raises :class:`PolicyError` naming the row and field."""
+    if not isinstance(row, Mapping):
+        raise PolicyError(f"row {index}: not an object")
+    name = row.get("name")
+    where = f"row {index} ({name!r})" if name else f"row {index}"
+    if not isinstance(name, str) or not name.strip():
+        raise PolicyError(f"{where}: missing name")
+    kind = str(row.get("type", row.get("kind", ""))).strip().lower()
+    order_text = row.get("order", "100")
+    try:
+        order = int(str(order_text).strip() or "100")
+    except ValueError:
+        raise PolicyError(f"{where}: order is {order_text!r}, not an integer") from None
+    try:
+        return Policy(
+            name.strip(),
+            kind,  # type: ignore[arg-type]
+            check_chain=_flag(row, "check_cert_chain", True, where),
+            check_hostname=_flag(row, "check_cert_hostname", True, where),
+            check_revocation=_flag(row, "check_cert_revocation", True, where),
+            hosts=_list(row, "hosts", where),
+            ip_ranges=_list(row, "ip_ranges", where),
+            active=_flag(row, "active", True, where),
+            order=order,
+            allow_common_name=_flag(row, "allow_common_name", False, where),
+        )
+    except PolicyError as exc:
+        raise PolicyError(f"{where}: {exc}") from None

@@ -1,0 +1,187 @@
+"""Policy sets: the policy for a connection, selected by host, port and IP with a matcher
+compiled in Rust (DESIGN.md "Policies")."""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, ClassVar, Final, NamedTuple
+
+from certpolicy._util import core as _core
+from certpolicy.errors import PolicyError
+from certpolicy.policy._config_xml import AgentConfig
+from certpolicy.policy._files import read_policy_file, write_policy_file
+from certpolicy.policy._policy import (
+    BUILTIN_INTERNET,
+    DEFAULT_INSTANCE_HOSTS,
+    INTRANET_RANGES,
+    Policy,
+)
+from certpolicy.policy._records import policy_from_record
+
+__all__ = ["PolicySet", "Selection"]
+
+logger = logging.getLogger("certpolicy")
+
+_REASONS: Final = {
+    0: "host {host!r} matches {source!r}",
+    1: "host {host!r} is below {source!r}",
+    2: "address {ip} is in {source!r}",
+    3: "no other policy matches",
+}
+
+
+class Selection(NamedTuple):
+    """A selected policy and why it was chosen."""
+
+    policy: Policy
+    reason: str
+
+
+class PolicySet:
+    """An immutable set of policies with a compiled matcher.
+
+    Selection: precedence override > instance > intranet > internet; inside a kind the most
+    specific match wins (exact host > longer wildcard suffix > smaller IP range; any host
+    match beats an IP match), then the lower ``order``, then the name. Inactive policies never
+    match; the internet policy matches everything else.
+    """
+
+    __slots__ = ("_matcher", "_policies")
+
+    DEFAULT_INSTANCE_HOSTS: ClassVar[tuple[str, ...]] = DEFAULT_INSTANCE_HOSTS
+
+    def __init__(self, policies: Iterable[Policy]) -> None:
+        items = tuple(policies)
+        for item in items:
+            if not isinstance(item, Policy):
+                raise PolicyError(f"not a certpolicy.Policy: {item!r}")
+        self._policies = items
+        self._matcher = _core.PolicyMatcher(
+            [p._spec() for p in items], list(items), BUILTIN_INTERNET
+        )
+
+    @property
+    def policies(self) -> tuple[Policy, ...]:
+        """The policies, in the order given."""
+        return self._policies
+
+    def __iter__(self) -> Any:
+        return iter(self._policies)
+
+    def __len__(self) -> int:
+        return len(self._policies)
+
+    def __getitem__(self, name: str) -> Policy:
+        for policy in self._policies:
+            if policy.name == name:
+                return policy
+        raise KeyError(name)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, PolicySet) and self._policies == other._policies
+
+    def __hash__(self) -> int:
+        return hash(self._policies)
+
+    def __repr__(self) -> str:
+        return f"PolicySet({list(self._policies)!r})"
+
+    def select(
+        self,
+        host: str,
+        ip: str | ipaddress.IPv4Address | ipaddress.IPv6Address | None = None,
+        port: int | None = None,
+    ) -> Policy:
+        """The policy for a connection to ``host`` (name or IP literal) on ``port``,
+        connected to ``ip``. With no ``ip`` and a DNS host only host patterns count."""
+        policy, code, source = self._matcher.select(host, ip, port)
+        if logger.isEnabledFor(logging.DEBUG):
+            reason = _REASONS[code].format(host=host, ip=ip or host, source=source)
+            logger.debug(
+                "calculating security policy for %s (ip %s, port %s): %r, %s",
+                host,
+                ip,
+                port,
+                policy.name,
+                reason,
+                extra={
+                    "host": host,
+                    "ip": None if ip is None else str(ip),
+                    "port": port,
+                    "policy": policy.name,
+                    "reason": reason,
+                },
+            )
+        return policy  # type: ignore[no-any-return]
+
+    def explain(
+        self,
+        host: str,
+        ip: str | ipaddress.IPv4Address | ipaddress.IPv6Address | None = None,
+        port: int | None = None,
+    ) -> Selection:
+        """Like :meth:`select`, with the reason in words."""
+        policy, code, source = self._matcher.select(host, ip, port)
+        return Selection(policy, _REASONS[code].format(host=host, ip=ip or host, source=source))
+
+    @classmethod
+    def defaults(
+        cls,
+        *,
+        fresh_install: bool = True,
+        instance_hosts: Sequence[str] = DEFAULT_INSTANCE_HOSTS,
+    ) -> PolicySet:
+        """The shipped policies: instance (its hosts), intranet (reserved and private ranges)
+        and internet, all checks on. ``fresh_install=False`` (an upgrade) turns the intranet
+        policy's checks off, as the model system does for existing installations."""
+        intranet_on = bool(fresh_install)
+        return cls(
+            [
+                Policy("Instance", "instance", hosts=tuple(instance_hosts), order=100),
+                Policy(
+                    "Intranet",
+                    "intranet",
+                    ip_ranges=INTRANET_RANGES,
+                    check_chain=intranet_on,
+                    check_hostname=intranet_on,
+                    check_revocation=intranet_on,
+                    order=100,
+                ),
+                Policy("Internet", "internet", order=100),
+            ]
+        )
+
+    def to_records(self) -> list[dict[str, Any]]:
+        """Every policy as a dict (see :meth:`Policy.to_dict`)."""
+        return [p.to_dict() for p in self._policies]
+
+    @classmethod
+    def from_records(cls, rows: Iterable[Mapping[str, Any]]) -> PolicySet:
+        """Policies from instance table rows (``mid_cert_check_policy``), where booleans and
+        numbers arrive as strings. A bad row raises :class:`PolicyError` naming it."""
+        return cls(policy_from_record(row, index) for index, row in enumerate(rows))
+
+    @classmethod
+    def from_file(cls, path: str | os.PathLike[str]) -> PolicySet:
+        """Reads a TOML (``.toml``) or JSON (``.json``) policy file."""
+        return cls(read_policy_file(path))
+
+    def to_file(self, path: str | os.PathLike[str]) -> None:
+        """Writes the set as TOML or JSON (by suffix), atomically."""
+        write_policy_file(path, self._policies)
+
+    @classmethod
+    def from_config_xml(cls, path: str | os.PathLike[str]) -> PolicySet:
+        """The defaults, with the instance policy taken from a config.xml's bootstrap
+        parameters (see :class:`AgentConfig`)."""
+        return cls.from_agent_config(AgentConfig.read(path))
+
+    @classmethod
+    def from_agent_config(cls, config: AgentConfig) -> PolicySet:
+        """The shipped defaults with the instance policy replaced by the bootstrap one of an
+        already read config.xml."""
+        bootstrap = config.bootstrap_policy()
+        return cls(bootstrap if p.kind == "instance" else p for p in cls.defaults().policies)

@@ -1,0 +1,75 @@
+"""What revocation sources answer: one :class:`MethodAnswer` per method and certificate, one
+:class:`PathAnswer` per verified path, and the :class:`RevocationMethod` protocol sources
+implement."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+__all__ = ["AnswerStatus", "MethodAnswer", "PathAnswer", "RevocationMethod"]
+
+AnswerStatus = Literal["good", "revoked", "unknown", "unavailable"]
+
+
+@dataclass(frozen=True, slots=True)
+class MethodAnswer:
+    """What one method said about one certificate.
+
+    ``status``: "good" and "revoked" are definitive; "unknown" (the source does not know the
+    certificate) and "unavailable" (no usable answer: unreachable, HTTP error, invalid or
+    stale response, no URL in the certificate) fall through to the next method.
+    """
+
+    method: str
+    status: AnswerStatus
+    source: str
+    detail: str
+    revoked_at: dt.datetime | None = None
+    reason: str | None = None
+
+    def describe(self) -> str:
+        """One phrase for messages: ``crl http://x/ca.crl: good``."""
+        text = (
+            f"{self.method} {self.source}: {self.status}"
+            if self.source
+            else (f"{self.method}: {self.status}")
+        )
+        return f"{text} ({self.detail})" if self.detail else text
+
+
+class RevocationMethod(Protocol):
+    """A revocation source: CRL or OCSP. Implementations never raise for network or data
+    problems; they answer "unavailable" with the reason."""
+
+    name: str
+
+    def check(self, cert: bytes, issuer: bytes, *, at: dt.datetime | None) -> MethodAnswer: ...
+
+
+@dataclass(frozen=True, slots=True)
+class PathAnswer:
+    """The verdict for a path: "good", "revoked" or "unavailable", with every answer."""
+
+    status: Literal["good", "revoked", "unavailable"]
+    answers: tuple[MethodAnswer, ...]
+    subject: str | None = None
+    serial: int | None = None
+    revoked: MethodAnswer | None = None
+
+    def detail(self) -> str:
+        """The reason chain in words."""
+        chain = "; ".join(a.describe() for a in self.answers) or "no method was asked"
+        if self.status == "revoked" and self.revoked is not None:
+            when = self.revoked.revoked_at.isoformat() if self.revoked.revoked_at else "?"
+            serial = f"{self.serial:#x}" if self.serial is not None else "?"
+            reason = self.revoked.reason or "unspecified"
+            return (
+                f'certificate "{self.subject}" (serial {serial}) was revoked at {when} '
+                f"(reason: {reason}) according to {self.revoked.method} "
+                f"{self.revoked.source}"
+            )
+        if self.status == "unavailable":
+            return f'no definitive revocation status for certificate "{self.subject}": {chain}'
+        return chain

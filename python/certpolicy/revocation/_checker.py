@@ -1,0 +1,85 @@
+"""Revocation checking (DESIGN.md "Revocation"): the orchestration of the methods (OCSP,
+CRL) over a verified path.
+
+For each certificate of the path (the anchor excluded; only the leaf with ``depth="leaf"``)
+the methods are asked in the configured order. "revoked" from any valid source is final;
+"good" ends the search for that certificate; "unknown" or "unavailable" falls through to the
+next method. A certificate no method answers for definitively makes the path *unavailable*:
+``on_unavailable="fail"`` (the default) breaks the connection with
+:class:`RevocationUnavailableError`, ``"allow"`` lets it through and logs a WARNING.
+Revocation never passes silently.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from typing import Final
+
+from certpolicy.checks import cert_info
+from certpolicy.revocation._answers import MethodAnswer, PathAnswer, RevocationMethod
+from certpolicy.revocation._config import RevocationConfig
+from certpolicy.revocation.crl import CrlChecker
+from certpolicy.revocation.ocsp import OcspChecker
+
+__all__ = ["RevocationChecker", "default_methods"]
+
+_ORDER: Final[Mapping[str, tuple[str, ...]]] = {
+    "ocsp_then_crl": ("ocsp", "crl"),
+    "crl_then_ocsp": ("crl", "ocsp"),
+    "ocsp": ("ocsp",),
+    "crl": ("crl",),
+}
+
+
+class RevocationChecker:
+    """Runs the configured methods over a path (leaf first, anchor last)."""
+
+    def __init__(self, config: RevocationConfig, methods: Mapping[str, RevocationMethod]) -> None:
+        self.config = config
+        self.methods = dict(methods)
+
+    def close(self) -> None:
+        """Stops the methods' background work (CRL refresh threads)."""
+        for method in self.methods.values():
+            close = getattr(method, "close", None)
+            if callable(close):
+                close()
+
+    def check_path(self, path: Sequence[bytes], *, at: dt.datetime | None = None) -> PathAnswer:
+        """Checks every certificate of ``path`` that has an issuer in it (the anchor has
+        none and is never checked); with ``depth="leaf"`` only the leaf."""
+        answers: list[MethodAnswer] = []
+        subjects = list(range(len(path) - 1))
+        if self.config.depth == "leaf":
+            subjects = subjects[:1]
+        if not subjects:
+            subject = cert_info(path[0])["subject"] if path else None
+            missing = MethodAnswer("revocation", "unavailable", "", "no issuer certificate")
+            return PathAnswer("unavailable", (missing,), subject)
+        for index in subjects:
+            cert, issuer = path[index], path[index + 1]
+            info = cert_info(cert)
+            definitive = False
+            for name in _ORDER[self.config.method]:
+                method = self.methods.get(name)
+                if method is None:
+                    answer = MethodAnswer(name, "unavailable", "", "not available in this version")
+                else:
+                    answer = method.check(cert, issuer, at=at)
+                answers.append(answer)
+                if answer.status == "revoked":
+                    return PathAnswer(
+                        "revoked", tuple(answers), info["subject"], info["serial"], answer
+                    )
+                if answer.status == "good":
+                    definitive = True
+                    break
+            if not definitive:
+                return PathAnswer("unavailable", tuple(answers), info["subject"], info["serial"])
+        return PathAnswer("good", tuple(answers))
+
+
+def default_methods(config: RevocationConfig) -> dict[str, RevocationMethod]:
+    """The built-in CRL and OCSP methods for a configuration."""
+    return {"crl": CrlChecker(config), "ocsp": OcspChecker(config)}

@@ -1,0 +1,400 @@
+"""CRL revocation (RFC 5280 section 5; DESIGN.md "Revocation").
+
+:class:`Crl` and :class:`RevokedEntry` come from the Rust core: a CRL parsed, verified against
+its issuer and indexed once, answering lookups by binary search.
+
+:class:`CrlChecker` is the "crl" revocation method. For each certificate it takes the HTTP(S)
+CRL distribution points and uses the first CRL that is available, verified against the
+certificate's issuer, current, and in scope for the certificate. CRLs live in memory and in
+the disk cache (``_cache``); they are downloaded (``_fetch``) when missing or expired, one
+download per URL at a time however many checks wait for it, and refreshed in the background
+before their nextUpdate (``_refresh``). A CRL
+never replaces one with a higher CRL number, and an expired CRL never answers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from types import TracebackType
+
+import urllib3
+
+from certpolicy._util import CLOCK_SKEW_SECONDS, Crl, as_utc, from_unix, iso_z
+from certpolicy.checks import cert_info
+from certpolicy.errors import CertPolicyError, CrlError
+from certpolicy.revocation._answers import MethodAnswer
+from certpolicy.revocation._config import RevocationConfig
+from certpolicy.revocation._single_flight import FlightTimeout, SingleFlight
+from certpolicy.revocation.crl._cache import CrlDiskCache, Metadata
+from certpolicy.revocation.crl._fetch import ATTEMPT_TIMEOUTS, CrlFetchError, Fetcher
+from certpolicy.revocation.crl._refresh import RefreshScheduler
+
+__all__ = ["CrlChecker"]
+
+logger = logging.getLogger("certpolicy")
+
+
+class _Unavailable(Exception):
+    """No usable CRL from one URL; the message says why."""
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class _Loaded:
+    """A CRL in memory, with what is needed to refresh it. Replaced whole, never mutated."""
+
+    url: str
+    crl: Crl
+    issuer: bytes  # the certificate it was first verified with (for background refreshes)
+    verified: frozenset[bytes]  # SHA-256 of every issuer certificate it verified with
+    etag: str | None
+    last_modified: str | None
+    fetched_at: float
+    this_update: float
+    next_update: float | None
+    number: int | None
+    sha256: str  # of the DER, for the cache metadata
+    size: int
+
+    @classmethod
+    def of(
+        cls,
+        url: str,
+        der: bytes,
+        crl: Crl,
+        issuer: bytes,
+        *,
+        etag: str | None,
+        last_modified: str | None,
+        fetched_at: float,
+    ) -> _Loaded:
+        return cls(
+            url=url,
+            crl=crl,
+            issuer=issuer,
+            verified=frozenset({hashlib.sha256(issuer).digest()}),
+            etag=etag,
+            last_modified=last_modified,
+            fetched_at=fetched_at,
+            this_update=crl.this_update.timestamp(),
+            next_update=None if crl.next_update is None else crl.next_update.timestamp(),
+            number=crl.number,
+            sha256=hashlib.sha256(der).hexdigest(),
+            size=len(der),
+        )
+
+    def valid_at(self, when: float) -> bool:
+        """thisUpdate <= when < nextUpdate (RFC 5280 section 6.3.3 (a)(1)), with skew."""
+        if when < self.this_update - CLOCK_SKEW_SECONDS:
+            return False
+        return self.next_update is None or when < self.next_update
+
+    def describe(self) -> str:
+        next_update = iso_z(self.next_update) if self.next_update is not None else "none"
+        return f"CRL #{self.number} of {iso_z(self.this_update)} (next update {next_update})"
+
+    def metadata(self) -> Metadata:
+        return Metadata(
+            url=self.url,
+            sha256=self.sha256,
+            size=self.size,
+            etag=self.etag,
+            last_modified=self.last_modified,
+            fetched_at=self.fetched_at,
+            this_update=self.this_update,
+            next_update=self.next_update,
+            number=self.number,
+        )
+
+
+def _older(candidate: _Loaded, current: _Loaded) -> bool:
+    """True when ``candidate`` must not replace ``current``: a lower CRL number, or the same
+    number (or none) and an earlier thisUpdate (RFC 5280 section 5.2.3)."""
+    new, held = candidate.number, current.number
+    if new is not None and held is not None and new != held:
+        return new < held
+    return candidate.this_update < current.this_update
+
+
+class CrlChecker:
+    """The "crl" revocation method (see the module documentation). ``http`` replaces the
+    default urllib3 pool (e.g. for other CA roots or a proxy). Call :meth:`close` (or use it
+    as a context manager) to stop its background refresh thread; the thread is a daemon
+    either way."""
+
+    name = "crl"
+
+    def __init__(
+        self, config: RevocationConfig, *, http: urllib3.PoolManager | None = None
+    ) -> None:
+        self.config = config
+        self._fetcher = Fetcher(config, http)
+        self._disk = CrlDiskCache(config.cache_dir, config.max_crl_bytes)
+        self._lock = threading.Lock()
+        self._loaded: dict[str, _Loaded] = {}
+        self._flights: SingleFlight[_Loaded] = SingleFlight()
+        self._failures: dict[str, tuple[float, str]] = {}
+        self._disk_tried: set[str] = set()
+        self._scheduler = RefreshScheduler(self._refresh_in_background)
+        self._closed = False
+        retry = config.retry
+        # How long a check waits for another thread's download of the same URL: as long as
+        # that download may take.
+        attempt = ATTEMPT_TIMEOUTS * config.timeout + retry.max_backoff
+        self._flight_timeout = retry.attempts * attempt + 5.0
+
+    def close(self) -> None:
+        """Stops background refreshes. Checks still work (downloading when needed)."""
+        self._closed = True
+        self._scheduler.close()
+
+    def __enter__(self) -> CrlChecker:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def current(self, url: str) -> Crl | None:
+        """The CRL of ``url`` in memory, if any (it may be expired)."""
+        with self._lock:
+            loaded = self._loaded.get(url)
+        return None if loaded is None else loaded.crl
+
+    def next_refresh(self, url: str) -> dt.datetime | None:
+        """When the background refresh of ``url`` is due, if scheduled."""
+        due = self._scheduler.due(url)
+        return None if due is None else from_unix(due)
+
+    # --- the method --------------------------------------------------------------------
+
+    def check(self, cert: bytes, issuer: bytes, *, at: dt.datetime | None) -> MethodAnswer:
+        """Looks ``cert`` (DER) up in the CRL of its issuer ``issuer`` (DER) valid at ``at``
+        (default now). Never raises for network or data problems: answers "unavailable"."""
+        try:
+            info = cert_info(cert)
+        except CertPolicyError as exc:
+            return MethodAnswer("crl", "unavailable", "", f"unreadable certificate: {exc}")
+        # A prefix test, not urlsplit: a hostile URL must not make the check raise.
+        urls = [u for u in info["crl_urls"] if u.lower().startswith(("http://", "https://"))]
+        if not urls:
+            others = f" (only {', '.join(info['crl_urls'])})" if info["crl_urls"] else ""
+            detail = f"the certificate names no HTTP(S) CRL distribution point{others}"
+            return MethodAnswer("crl", "unavailable", "", detail)
+        when = time.time() if at is None else as_utc(at).timestamp()
+        failures = []
+        for url in urls:
+            try:
+                loaded = self._usable(url, issuer, when)
+                loaded.crl.check_scope(cert)
+            except (_Unavailable, CrlError) as exc:
+                failures.append((url, str(exc)))
+                continue
+            return self._answer(loaded, info["serial"])
+        if len(failures) == 1:
+            url, reason = failures[0]
+            return MethodAnswer("crl", "unavailable", url, reason)
+        return MethodAnswer("crl", "unavailable", "", "; ".join(f"{u}: {r}" for u, r in failures))
+
+    def _answer(self, loaded: _Loaded, serial: int) -> MethodAnswer:
+        entry = loaded.crl.lookup(serial)
+        if entry is None:
+            detail = f"not among the {len(loaded.crl)} entries of {loaded.describe()}"
+            return MethodAnswer("crl", "good", loaded.url, detail)
+        return MethodAnswer(
+            "crl",
+            "revoked",
+            loaded.url,
+            f"listed in {loaded.describe()}",
+            revoked_at=entry.revoked_at,
+            reason=entry.reason,
+        )
+
+    # --- getting a usable CRL ----------------------------------------------------------
+
+    def _usable(self, url: str, issuer: bytes, when: float) -> _Loaded:
+        with self._lock:
+            loaded = self._loaded.get(url)
+        if loaded is None or not loaded.valid_at(time.time()):
+            loaded = self._single_flight(url, lambda: self._obtain(url, issuer))
+        loaded = self._with_issuer(loaded, issuer)
+        if not loaded.valid_at(when):
+            early = when < loaded.this_update - CLOCK_SKEW_SECONDS
+            state = "not yet valid" if early else "expired"
+            raise _Unavailable(f"the newest {loaded.describe()} is {state} at {iso_z(when)}")
+        return loaded
+
+    def _single_flight(self, url: str, work: Callable[[], _Loaded]) -> _Loaded:
+        """Runs ``work`` for ``url`` unless a run is in progress, whose result is shared."""
+        try:
+            loaded, _shared = self._flights.do(url, work, wait=self._flight_timeout)
+        except FlightTimeout as exc:
+            raise _Unavailable(str(exc)) from None
+        return loaded
+
+    def _obtain(self, url: str, issuer: bytes) -> _Loaded:
+        """The current CRL of ``url``: from memory, the disk cache, or a download."""
+        now = time.time()
+        with self._lock:
+            current = self._loaded.get(url)
+        if current is not None and current.valid_at(now):
+            return current  # refreshed by the flight that just ended
+        if current is None:
+            current = self._from_disk(url, issuer)
+            if current is not None and current.valid_at(now):
+                return current
+        with self._lock:
+            failure = self._failures.get(url)
+        if failure is not None and now - failure[0] < self.config.crl_min_refresh_interval:
+            wait = failure[0] + self.config.crl_min_refresh_interval - now
+            raise _Unavailable(f"{failure[1]} (not downloading again for {wait:.0f} s)")
+        return self._download(url, issuer, current)
+
+    def _from_disk(self, url: str, issuer: bytes) -> _Loaded | None:
+        """The disk cache's CRL of ``url``, verified (once per URL and process)."""
+        if url in self._disk_tried:
+            return None
+        self._disk_tried.add(url)
+        entry = self._disk.load(url)
+        if entry is None:
+            return None
+        try:
+            crl = Crl.from_der(entry.der, issuer)
+        except CrlError as exc:
+            self._disk.discard(url, f"it does not verify: {exc}")
+            return None
+        meta = entry.metadata
+        loaded = _Loaded.of(
+            url,
+            entry.der,
+            crl,
+            issuer,
+            etag=meta.etag,
+            last_modified=meta.last_modified,
+            fetched_at=meta.fetched_at,
+        )
+        logger.debug("loaded %s for %s from the disk cache", loaded.describe(), url)
+        self._install(loaded)
+        return loaded
+
+    def _download(self, url: str, issuer: bytes, current: _Loaded | None) -> _Loaded:
+        """Downloads ``url`` (conditionally when a copy is held) and installs the result."""
+        started = time.time()
+        try:
+            fetched = self._fetcher.fetch(
+                url,
+                etag=current.etag if current else None,
+                last_modified=current.last_modified if current else None,
+            )
+        except CrlFetchError as exc:
+            raise self._failed(url, str(exc), current) from None
+        if fetched.body is None:
+            if current is None:
+                raise self._failed(url, "the server answered 304 to an unconditional GET", None)
+            touched = replace(current, fetched_at=started)
+            self._disk.store_metadata(touched.metadata())
+            self._install(touched)
+            logger.debug("%s for %s is unchanged (304)", current.describe(), url)
+            return touched
+        try:
+            crl = Crl.from_der(fetched.body, issuer)
+        except CrlError as exc:
+            raise self._failed(url, f"the downloaded CRL is unusable: {exc}", current) from None
+        loaded = _Loaded.of(
+            url,
+            fetched.body,
+            crl,
+            issuer,
+            etag=fetched.etag,
+            last_modified=fetched.last_modified,
+            fetched_at=started,
+        )
+        if current is not None and _older(loaded, current):
+            reason = (
+                f"the server sent {loaded.describe()}, older than the {current.describe()} "
+                "held; keeping the newer one"
+            )
+            logger.warning("CRL %s: %s", url, reason)
+            if not current.valid_at(time.time()):
+                raise self._failed(url, reason, current)
+            self._schedule(current, time.time())
+            return current
+        self._disk.store(fetched.body, loaded.metadata())
+        self._install(loaded)
+        with self._lock:
+            self._failures.pop(url, None)
+        logger.debug(
+            "downloaded %s from %s (%d entries, %d bytes, %d attempt(s))",
+            loaded.describe(),
+            url,
+            len(crl),
+            len(fetched.body),
+            fetched.attempts,
+        )
+        return loaded
+
+    def _failed(self, url: str, reason: str, current: _Loaded | None) -> _Unavailable:
+        """Records a failed download; a held CRL gets its next background try."""
+        now = time.time()
+        with self._lock:
+            self._failures[url] = (now, reason)
+        if current is not None:
+            self._scheduler.schedule(url, now + self.config.crl_min_refresh_interval)
+        logger.warning("CRL download from %s failed: %s", url, reason)
+        return _Unavailable(reason)
+
+    def _with_issuer(self, loaded: _Loaded, issuer: bytes) -> _Loaded:
+        """``loaded``, verified against ``issuer`` (once per issuer certificate)."""
+        key = hashlib.sha256(issuer).digest()
+        if key in loaded.verified:
+            return loaded
+        try:
+            loaded.crl.verify(issuer)
+        except CrlError as exc:
+            raise _Unavailable(f"the CRL is not one of this certificate's issuer: {exc}") from None
+        updated = replace(loaded, verified=loaded.verified | {key})
+        with self._lock:
+            if self._loaded.get(loaded.url) is loaded:
+                self._loaded[loaded.url] = updated
+        return updated
+
+    # --- memory, refresh ---------------------------------------------------------------
+
+    def _install(self, loaded: _Loaded) -> None:
+        """Makes ``loaded`` the CRL of its URL (one dict store: checks see the old CRL or
+        the new one, never a mix) and schedules its refresh."""
+        with self._lock:
+            self._loaded[loaded.url] = loaded
+        self._schedule(loaded, loaded.fetched_at)
+
+    def _schedule(self, loaded: _Loaded, last_attempt: float) -> None:
+        config = self.config
+        if loaded.next_update is None:
+            due = last_attempt + config.crl_refresh_margin
+        else:
+            validity = max(0.0, loaded.next_update - loaded.this_update)
+            due = loaded.next_update - min(config.crl_refresh_margin, validity / 2)
+        due = max(due, last_attempt + config.crl_min_refresh_interval)
+        if not self._closed:
+            self._scheduler.schedule(loaded.url, due)
+
+    def _refresh_in_background(self, url: str) -> None:
+        if self._closed:
+            return
+        with self._lock:
+            current = self._loaded.get(url)
+        if current is None:
+            return
+        # A failure is logged and rescheduled by _failed.
+        with contextlib.suppress(_Unavailable):
+            self._single_flight(url, lambda: self._download(url, current.issuer, current))

@@ -1,0 +1,176 @@
+"""Downloading CRLs over HTTP(S) with urllib3: pooled connections, timeouts, conditional GET
+(ETag / Last-Modified, RFC 9110 section 13), a size cap enforced while streaming, and
+urllib3's ``Retry`` driving exponential backoff with jitter for every retryable failure —
+connection errors, timeouts, 408/429/5xx answers and bodies cut short.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import urllib3
+from urllib3.exceptions import HTTPError, MaxRetryError
+from urllib3.util import Retry as Urllib3Retry
+from urllib3.util import Timeout
+
+from certpolicy._util import within
+from certpolicy.errors import CrlError
+from certpolicy.revocation._config import RevocationConfig
+from certpolicy.revocation._http import BackoffRetry, fetch_deadline, revocation_pool
+
+__all__ = ["ATTEMPT_TIMEOUTS", "CrlFetchError", "Fetched", "Fetcher", "Progress"]
+
+# Told of each chunk received: (bytes in this chunk, Content-Length or None).
+Progress = Callable[[int, int | None], None]
+
+logger = logging.getLogger("certpolicy")
+
+# One attempt may take at most this many times the (per-read) timeout in all: a server that
+# trickles bytes just faster than the timeout cannot hold a check forever.
+ATTEMPT_TIMEOUTS = 10
+MAX_REDIRECTS = 3
+CHUNK_BYTES = 256 * 1024
+ACCEPT = "application/pkix-crl, application/x-pkcs7-crl;q=0.9, */*;q=0.5"
+
+
+class CrlFetchError(CrlError):
+    """A download failed after its retries; the message says why."""
+
+
+@dataclass(frozen=True, slots=True)
+class Fetched:
+    """A download: ``body`` is None when the server answered 304 Not Modified."""
+
+    url: str
+    body: bytes | None
+    etag: str | None
+    last_modified: str | None
+    attempts: int
+
+
+def default_pool(config: RevocationConfig) -> urllib3.PoolManager:
+    """The connection pool of a fetcher: certifi's roots for https:// distribution points."""
+    return revocation_pool(config)
+
+
+def _reason(error: BaseException) -> str:
+    if isinstance(error, MaxRetryError):
+        inner = error.reason
+        return f"gave up after retries: {inner}" if inner is not None else "gave up after retries"
+    return str(error) or type(error).__name__
+
+
+class Fetcher:
+    """GETs CRLs for one configuration."""
+
+    def __init__(self, config: RevocationConfig, http: urllib3.PoolManager | None = None) -> None:
+        self._config = config
+        self._http = http if http is not None else default_pool(config)
+        self._timeout = Timeout(connect=config.timeout, read=config.timeout)
+
+    def fetch(
+        self,
+        url: str,
+        *,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        progress: Progress | None = None,
+    ) -> Fetched:
+        """Downloads ``url``; with validators, a conditional GET. Raises CrlFetchError,
+        also when the whole download (retries included) outlives its deadline. ``progress``
+        is called from the downloading thread for every chunk."""
+        seconds = fetch_deadline(self._config, ATTEMPT_TIMEOUTS)
+        try:
+            return within(
+                seconds, "CRL download", lambda: self._fetch(url, etag, last_modified, progress)
+            )
+        except TimeoutError as exc:
+            raise CrlFetchError(f"download failed: {exc}") from exc
+
+    def _fetch(
+        self, url: str, etag: str | None, last_modified: str | None, progress: Progress | None
+    ) -> Fetched:
+        headers = {"Accept": ACCEPT}
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
+        retry: Urllib3Retry = BackoffRetry.from_config(
+            self._config.retry, method="GET", redirects=MAX_REDIRECTS, raise_on_status=True
+        )
+        while True:
+            try:
+                response = self._http.request(
+                    "GET",
+                    url,
+                    headers=headers,
+                    retries=retry,
+                    timeout=self._timeout,
+                    preload_content=False,
+                )
+            except (HTTPError, OSError, ValueError) as exc:
+                raise CrlFetchError(f"download failed: {_reason(exc)}") from exc
+            # Every earlier try (retried by urllib3 or below) is in the history.
+            attempts = len(response.retries.history) + 1 if response.retries else 1
+            try:
+                return self._read(url, response, attempts, progress)
+            except (HTTPError, OSError) as exc:
+                # The body broke off (truncated, reset, timed out): the same retry budget
+                # and backoff as a failed request.
+                response.close()
+                response.release_conn()
+                try:
+                    retry = (response.retries or retry).increment("GET", url, error=exc)
+                except MaxRetryError as final:
+                    raise CrlFetchError(f"download failed: {_reason(final)}") from exc
+                logger.debug("CRL download from %s broke off (%s); retrying", url, exc)
+                retry.sleep()
+
+    def _read(
+        self,
+        url: str,
+        response: urllib3.BaseHTTPResponse,
+        attempts: int,
+        progress: Progress | None,
+    ) -> Fetched:
+        etag = response.headers.get("ETag")
+        last_modified = response.headers.get("Last-Modified")
+        if response.status == 304:
+            response.drain_conn()
+            return Fetched(url, None, etag, last_modified, attempts)
+        if response.status != 200:
+            response.close()
+            raise CrlFetchError(f"the server answered HTTP {response.status}")
+        limit = self._config.max_crl_bytes
+        declared = response.headers.get("Content-Length")
+        total = int(declared) if declared is not None and declared.isdigit() else None
+        if total is not None and total > limit:
+            response.close()
+            response.release_conn()
+            raise CrlFetchError(
+                f"the CRL is {total} bytes, over the size limit (max_crl_bytes {limit})"
+            )
+        body = bytearray()
+        deadline = time.monotonic() + ATTEMPT_TIMEOUTS * self._config.timeout
+        for chunk in response.stream(CHUNK_BYTES):
+            body += chunk
+            if progress is not None:
+                progress(len(chunk), total)
+            if len(body) > limit:
+                response.close()
+                response.release_conn()
+                raise CrlFetchError(
+                    f"the CRL is larger than the size limit (max_crl_bytes {limit})"
+                )
+            if time.monotonic() > deadline:
+                response.close()
+                response.release_conn()
+                raise CrlFetchError(
+                    f"the download took longer than {ATTEMPT_TIMEOUTS} x timeout "
+                    f"({ATTEMPT_TIMEOUTS * self._config.timeout:g} s)"
+                )
+        response.release_conn()
+        return Fetched(url, bytes(body), etag, last_modified, attempts)

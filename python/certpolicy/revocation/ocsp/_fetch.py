@@ -1,0 +1,89 @@
+"""Sending OCSP requests over HTTP (RFC 6960 appendix A.1) with urllib3: a pooled POST of
+``application/ocsp-request``, the timeout and retries of :class:`RevocationConfig` (exponential
+backoff with jitter), no redirects, and a response size cap enforced while reading.
+"""
+
+from __future__ import annotations
+
+import urllib3
+from urllib3.exceptions import HTTPError, MaxRetryError
+
+from certpolicy._util import within
+from certpolicy.revocation._config import RevocationConfig
+from certpolicy.revocation._http import BackoffRetry, fetch_deadline, revocation_pool
+
+__all__ = ["OcspFetchError", "OcspFetcher"]
+
+
+class OcspFetchError(Exception):
+    """No response body from the responder; the message says why."""
+
+
+class OcspFetcher:
+    """POSTs DER requests to responders; thread-safe (one urllib3 pool per responder).
+    ``http`` replaces the default pool (e.g. one whose https connections an engine checks)."""
+
+    def __init__(self, config: RevocationConfig, http: urllib3.PoolManager | None = None) -> None:
+        self._max_bytes = config.max_ocsp_bytes
+        # Connect + headers + a small body per attempt.
+        self._deadline = fetch_deadline(config, 3)
+        # An OCSP POST has no side effect: retrying it is safe. No redirects (RFC 6960 A.1).
+        self._retries = BackoffRetry.from_config(
+            config.retry, method="POST", redirects=0, raise_on_status=False
+        )
+        self._pool = (
+            http if http is not None else revocation_pool(config, num_pools=64, block=False)
+        )
+
+    def post(self, url: str, request: bytes) -> bytes:
+        """The body of the responder's 200 answer to ``request``. Raises
+        :class:`OcspFetchError` when there is none: unreachable, timed out (also when the
+        whole exchange, retries included, outlives its deadline), HTTP error, redirect, or a
+        body over the size cap."""
+        try:
+            return within(self._deadline, "OCSP request", lambda: self._post(url, request))
+        except TimeoutError as exc:
+            raise OcspFetchError(str(exc)) from exc
+
+    def _post(self, url: str, request: bytes) -> bytes:
+        try:
+            response = self._pool.request(
+                "POST",
+                url,
+                body=request,
+                headers={
+                    "Content-Type": "application/ocsp-request",
+                    "Accept": "application/ocsp-response",
+                },
+                preload_content=False,
+                redirect=False,
+                retries=self._retries,
+            )
+        except MaxRetryError as exc:
+            raise OcspFetchError(f"unreachable: {exc.reason}") from exc
+        except (HTTPError, OSError, ValueError) as exc:
+            raise OcspFetchError(f"request failed: {exc}") from exc
+        complete = False
+        try:
+            if response.status != 200:
+                raise OcspFetchError(f"HTTP {response.status} {response.reason or ''}".rstrip())
+            declared = response.headers.get("Content-Length", "")
+            if declared.isdigit() and int(declared) > self._max_bytes:
+                raise OcspFetchError(
+                    f"the response is {declared} bytes; at most {self._max_bytes} are accepted"
+                )
+            body = response.read(self._max_bytes + 1)
+            if len(body) > self._max_bytes:
+                raise OcspFetchError(
+                    f"the response exceeds {self._max_bytes} bytes; it was not read further"
+                )
+            complete = True
+            return bytes(body)
+        except (HTTPError, OSError) as exc:
+            raise OcspFetchError(f"reading the response failed: {exc}") from exc
+        finally:
+            if complete:
+                response.release_conn()
+            else:
+                # Unread bytes would corrupt the next exchange on this connection.
+                response.close()

@@ -1,0 +1,361 @@
+"""An :class:`ssl.SSLContext` that enforces an engine (a :class:`ConnectionChecker`, usually
+:class:`~certpolicy.Engine`) on every connection.
+
+OpenSSL never decides here: the context runs with OpenSSL's own verification off
+(``CERT_NONE`` internally, whatever a client sets), and after each handshake, before the
+caller gets the connection back, it takes the presented chain, the server name and the peer
+address and runs ``engine.enforce``. A failure closes the connection and raises the
+:class:`~certpolicy.CertificateCheckError` (an :class:`ssl.SSLCertVerificationError`), so no
+application byte is ever sent to a rejected server.
+
+Covered entry points: blocking sockets (``wrap_socket``, with or without
+``do_handshake_on_connect``; a read or write before an explicit handshake runs the handshake
+and the check first) and memory BIOs (``wrap_bio``, used by asyncio, aiohttp and anyio/httpx).
+Resumed TLS sessions are checked like full handshakes (see :meth:`PolicySSLContext._chain_of`).
+"""
+
+from __future__ import annotations
+
+import _ssl
+import logging
+import socket
+import ssl
+import sys
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Final
+
+from certpolicy.errors import CertificateCheckError, CertPolicyError
+from certpolicy.report import Report
+from certpolicy.tls._checker import ConnectionChecker
+from certpolicy.tls._peer import peer_chain
+
+__all__ = ["PolicySSLContext", "PolicySSLObject", "PolicySSLSocket"]
+
+logger = logging.getLogger("certpolicy")
+
+# Chains remembered from full handshakes, for resumed sessions (which carry no chain).
+MAX_REMEMBERED_CHAINS: Final = 256
+# How many caller frames to look at for the transport of a memory-BIO connection.
+_TRANSPORT_SEARCH_DEPTH: Final = 4
+
+Peer = tuple[str, int]
+
+
+class _CheckedBeforeData:
+    """Runs the pending handshake and its check before any application byte is read or
+    written (OpenSSL would otherwise run the handshake implicitly inside SSL_read/write)."""
+
+    if TYPE_CHECKING:  # each connection class defines how it checks
+
+        def _ensure_checked(self) -> None: ...
+
+    def read(self, len: int = 1024, buffer: Any = None) -> Any:
+        self._ensure_checked()
+        return super().read(len, buffer)  # type: ignore[misc]
+
+    def write(self, data: Any) -> int:
+        self._ensure_checked()
+        return super().write(data)  # type: ignore[misc, no-any-return]
+
+
+class PolicySSLSocket(_CheckedBeforeData, ssl.SSLSocket):
+    """A client TLS socket checked by the engine right after its handshake.
+
+    ``report`` is the engine's :class:`~certpolicy.Report` once the check passed (None
+    before the handshake).
+    """
+
+    report: Report | None = None
+
+    def do_handshake(self, block: bool = False) -> None:
+        super().do_handshake(block)
+        if self.report is None:
+            self._enforce()
+
+    def _enforce(self) -> None:
+        context = _policy_context(self.context)
+        try:
+            address = self.getpeername()
+            peer: Peer | None = (str(address[0]), int(address[1]))
+        except OSError:
+            peer = None
+        try:
+            self.report = context._enforce(self, self.server_hostname, peer)
+        except BaseException:
+            self.close()
+            raise
+
+    def _ensure_checked(self) -> None:
+        # OpenSSL would run a pending handshake implicitly inside SSL_read/SSL_write;
+        # run it here instead so the check happens before any application byte moves.
+        if self.report is None and getattr(self, "_sslobj", None) is not None:
+            self.do_handshake()
+
+    def send(self, data: Any, flags: int = 0) -> int:
+        self._ensure_checked()
+        return super().send(data, flags)
+
+
+class PolicySSLObject(_CheckedBeforeData, ssl.SSLObject):
+    """A memory-BIO TLS connection checked by the engine right after its handshake.
+
+    The peer address is found on the transport of the asyncio or anyio code driving the
+    handshake; other drivers can pass it with :meth:`set_peer` before the handshake. Without
+    it, the policy is selected by the server name alone (port-specific patterns and IP
+    ranges do not match) and the report's ``port`` is 0.
+    """
+
+    report: Report | None = None
+    _peer: Peer | None = None
+    _failure: BaseException | None = None
+
+    def set_peer(self, ip: str, port: int) -> None:
+        """The address this connection goes to (for policy selection by IP and port)."""
+        self._peer = (str(ip), int(port))
+
+    def do_handshake(self) -> None:
+        if self._failure is not None:
+            raise self._failure
+        super().do_handshake()
+        if self.report is None:
+            peer = self._peer or _caller_peer(sys._getframe(1))
+            context = _policy_context(self.context)
+            try:
+                self.report = context._enforce(self, self.server_hostname, peer)
+            except BaseException as exc:
+                # The driver closes its transport on this error; until then nothing passes.
+                self._failure = exc
+                raise
+
+    def _ensure_checked(self) -> None:
+        if self._failure is not None:
+            raise self._failure
+        if self.report is None:
+            self.do_handshake()
+
+
+class PolicySSLContext(ssl.SSLContext):
+    """A client context whose certificate decisions are the engine's (see the module doc).
+
+    Get one from :meth:`certpolicy.Engine.ssl_context`. ``verify_mode`` always reads
+    ``CERT_REQUIRED`` and ``check_hostname`` ``True`` (the engine verifies; clients such as
+    urllib3 then do not add checks of their own on an unverified certificate); setting them
+    changes nothing. ``load_verify_locations``, ``load_default_certs`` and
+    ``set_default_verify_paths`` are no-ops: the anchors are the engine's trust store.
+    Renegotiation is refused, so the checked certificate cannot change mid-connection.
+    Everything else (ALPN, ciphers, client certificates, versions) works as usual.
+    """
+
+    sslsocket_class = PolicySSLSocket
+    sslobject_class = PolicySSLObject
+
+    _engine: ConnectionChecker
+
+    def __new__(cls, engine: ConnectionChecker, *, trust_peer_ip: bool = False) -> PolicySSLContext:
+        return super().__new__(cls, ssl.PROTOCOL_TLS_CLIENT)
+
+    def __init__(self, engine: ConnectionChecker, *, trust_peer_ip: bool = False) -> None:
+        self._engine = engine
+        self._trust_peer_ip = trust_peer_ip
+        self._chains: OrderedDict[bytes, tuple[bytes, ...]] = OrderedDict()
+        self._chains_lock = threading.Lock()
+        # OpenSSL's checks off, on the C object itself (the properties below hide them).
+        _ssl._SSLContext.check_hostname.__set__(self, False)  # type: ignore[attr-defined]
+        _ssl._SSLContext.verify_mode.__set__(self, ssl.CERT_NONE)  # type: ignore[attr-defined]
+        self.minimum_version = ssl.TLSVersion.TLSv1_2
+        self.options |= ssl.OP_NO_RENEGOTIATION
+
+    @property
+    def engine(self) -> ConnectionChecker:
+        """The engine that decides every connection of this context."""
+        return self._engine
+
+    @property  # type: ignore[override]
+    def verify_mode(self) -> ssl.VerifyMode:
+        return ssl.CERT_REQUIRED
+
+    @verify_mode.setter
+    def verify_mode(self, value: Any) -> None:
+        logger.debug("verify_mode=%r ignored: the certpolicy engine verifies", value)
+
+    @property
+    def check_hostname(self) -> bool:
+        return True
+
+    @check_hostname.setter
+    def check_hostname(self, value: Any) -> None:
+        logger.debug("check_hostname=%r ignored: the certpolicy engine decides", value)
+
+    @property  # type: ignore[override]
+    def options(self) -> ssl.Options:
+        return ssl.Options(_ssl._SSLContext.options.__get__(self))  # type: ignore[attr-defined]
+
+    @options.setter
+    def options(self, value: Any) -> None:
+        _ssl._SSLContext.options.__set__(self, value | ssl.OP_NO_RENEGOTIATION)  # type: ignore[attr-defined]
+
+    def load_verify_locations(
+        self, cafile: Any = None, capath: Any = None, cadata: Any = None
+    ) -> None:
+        logger.debug("load_verify_locations ignored: the anchors are the engine's trust store")
+
+    def load_default_certs(self, purpose: Any = ssl.Purpose.SERVER_AUTH) -> None:
+        logger.debug("load_default_certs ignored: the anchors are the engine's trust store")
+
+    def set_default_verify_paths(self) -> None:
+        logger.debug("set_default_verify_paths ignored: the anchors are the engine's trust store")
+
+    def wrap_socket(
+        self,
+        sock: socket.socket,
+        server_side: bool = False,
+        do_handshake_on_connect: bool = True,
+        suppress_ragged_eofs: bool = True,
+        server_hostname: str | bytes | None = None,
+        session: ssl.SSLSession | None = None,
+    ) -> PolicySSLSocket:
+        if server_side:
+            raise ValueError("a certpolicy context is for client connections only")
+        return super().wrap_socket(  # type: ignore[return-value]
+            sock,
+            server_side=False,
+            do_handshake_on_connect=do_handshake_on_connect,
+            suppress_ragged_eofs=suppress_ragged_eofs,
+            server_hostname=server_hostname,
+            session=session,
+        )
+
+    def wrap_bio(
+        self,
+        incoming: ssl.MemoryBIO,
+        outgoing: ssl.MemoryBIO,
+        server_side: bool = False,
+        server_hostname: str | bytes | None = None,
+        session: ssl.SSLSession | None = None,
+    ) -> PolicySSLObject:
+        if server_side:
+            raise ValueError("a certpolicy context is for client connections only")
+        return super().wrap_bio(  # type: ignore[return-value]
+            incoming,
+            outgoing,
+            server_side=False,
+            server_hostname=server_hostname,
+            session=session,
+        )
+
+    def _enforce(
+        self, conn: ssl.SSLSocket | ssl.SSLObject, server_name: str | None, peer: Peer | None
+    ) -> Report:
+        """Runs the engine on a finished handshake; raises CertificateCheckError."""
+        chain = self._chain_of(conn)
+        ip, port = (peer[0], peer[1]) if peer is not None else (None, None)
+        host = server_name or ip
+        if not host:
+            raise CertificateCheckError(
+                "certificate check impossible: no server name and no peer address"
+            )
+        if server_name and ip is not None and not self._trust_peer_ip:
+            ip = self._guarded_ip(server_name, ip, port)
+        return self._engine.enforce(chain, host, ip=ip, port=port)
+
+    def _guarded_ip(self, host: str, ip: str, port: int | None) -> str | None:
+        """The peer address, unless using it would select a weaker policy than the server
+        name alone. Through a proxy (HTTP CONNECT, SOCKS) the peer is the proxy, not the
+        server: a proxy in an intranet range must not lower the checks of every site behind
+        it. ``trust_peer_ip=True`` (direct connections only) lets the address always count."""
+        policies = self._engine.policies
+        try:
+            by_address = policies.select(host, ip, port)
+            by_name = policies.select(host, None, port)
+        except CertPolicyError:
+            return ip  # the engine reports the bad name or address itself
+        if by_address is by_name or not _weaker(by_address, by_name):
+            return ip
+        logger.debug(
+            "peer address %s not used to select the policy for %s: policy %r would check less "
+            "than %r (pass trust_peer_ip=True to ssl_context() for direct connections)",
+            ip,
+            host,
+            by_address.name,
+            by_name.name,
+        )
+        return None
+
+    def _chain_of(self, conn: ssl.SSLSocket | ssl.SSLObject) -> list[bytes]:
+        """The chain the server presented. A resumed session carries no chain (OpenSSL
+        keeps only the leaf), so the chain of the full handshake that created the session
+        is used: that handshake presented it, and the session's keys bind this connection
+        to it. The checks themselves (policy, hostname, time, revocation) run again."""
+        chain = peer_chain(conn)
+        if chain:
+            with self._chains_lock:
+                self._chains[chain[0]] = tuple(chain)
+                self._chains.move_to_end(chain[0])
+                while len(self._chains) > MAX_REMEMBERED_CHAINS:
+                    self._chains.popitem(last=False)
+            return chain
+        if not conn.session_reused:
+            return []
+        leaf = conn.getpeercert(binary_form=True)
+        if not leaf:
+            return []
+        with self._chains_lock:
+            remembered = self._chains.get(leaf)
+        return list(remembered) if remembered is not None else [leaf]
+
+
+def _weaker(candidate: Any, reference: Any) -> bool:
+    """True when ``candidate`` turns off a check ``reference`` runs, or loosens one."""
+    return (
+        (reference.check_chain and not candidate.check_chain)
+        or (reference.check_hostname and not candidate.check_hostname)
+        or (reference.check_revocation and not candidate.check_revocation)
+        or (candidate.allow_common_name and not reference.allow_common_name)
+    )
+
+
+def _policy_context(context: ssl.SSLContext) -> PolicySSLContext:
+    if not isinstance(context, PolicySSLContext):
+        # Someone swapped the context of a checked connection: refuse rather than guess.
+        raise CertPolicyError("the connection's SSLContext is no longer a certpolicy context")
+    return context
+
+
+def _caller_peer(frame: Any) -> Peer | None:
+    """The peer address of the transport whose code called ``do_handshake``: asyncio's
+    ``SSLProtocol`` (``self._transport``) or anyio's ``TLSStream`` (``self.transport_stream``).
+    None when no caller frame has one (e.g. a C-implemented event loop)."""
+    for _ in range(_TRANSPORT_SEARCH_DEPTH):
+        if frame is None:
+            return None
+        owner = frame.f_locals.get("self")
+        peer = _asyncio_peer(owner) or _anyio_peer(owner)
+        if peer is not None:
+            return peer
+        frame = frame.f_back
+    return None
+
+
+def _as_peer(address: Any) -> Peer | None:
+    if isinstance(address, tuple) and len(address) >= 2 and isinstance(address[1], int):
+        return (str(address[0]), address[1])
+    return None
+
+
+def _asyncio_peer(owner: Any) -> Peer | None:
+    transport = getattr(owner, "_transport", None)
+    get_extra_info: Callable[[str], Any] | None = getattr(transport, "get_extra_info", None)
+    if get_extra_info is None:
+        return None
+    return _as_peer(get_extra_info("peername"))
+
+
+def _anyio_peer(owner: Any) -> Peer | None:
+    stream = getattr(owner, "transport_stream", None)
+    if stream is None or sys.modules.get("anyio") is None:
+        return None
+    from anyio.abc import SocketAttribute
+
+    return _as_peer(stream.extra(SocketAttribute.remote_address, None))
