@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import ast
 import datetime as dt
+from pathlib import Path
 
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
 import certpolicy as cp
+from certpolicy import _core
 
 from pki import Pki, make_root
 
@@ -90,3 +93,22 @@ def test_garbage_is_malformed_input(data: bytes) -> None:
 def test_trailing_data_is_rejected(pki: Pki) -> None:
     with pytest.raises(cp.MalformedInputError, match="trailing"):
         cp.cert_info(pki.leaf.der + b"\x00")
+
+
+def test_every_field_of_the_core_reaches_python(pki: Pki) -> None:
+    """The Rust core's summary, its stub's TypedDict and the public CertInfo name the same
+    keys, so a field added in Rust cannot be dropped or misnamed on the way (stubtest cannot
+    see inside a returned dict)."""
+    stub = ast.parse((Path(cp.__file__).parent / "_core.pyi").read_text())
+    (stub_class,) = [
+        node for node in stub.body if isinstance(node, ast.ClassDef) and node.name == "CertInfo"
+    ]
+    stub_keys = {
+        node.target.id
+        for node in stub_class.body
+        if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name)
+    }
+    raw = _core.cert_info(pki.leaf.der)
+    assert set(raw) == stub_keys
+    assert set(raw) == set(cp.CertInfo.__annotations__)
+    assert set(cp.cert_info(pki.leaf.der)) == set(raw)

@@ -108,12 +108,17 @@ def test_verify_ip_selects_the_policy(files: tuple[Path, Path], tmp_path: Path) 
         "check_chain = false\ncheck_hostname = false\ncheck_revocation = false\n"
         '[[policy]]\nname = "Internet"\nkind = "internet"\n'
     )
-    code, report = run_json(
-        "verify", str(chain), "--host", "evil.example", "--ip", "10.20.1.2", "--config", str(config)
-    )
+    args = ("verify", str(chain), "--host", "evil.example", "--ip", "10.20.1.2")
+    code, report = run_json(*args, "--trust-peer-ip", "--config", str(config))
     assert code == 0
     assert report["policy"] == "Lab"
     assert report["reason"] == "address 10.20.1.2 is in '10.20.0.0/16'"
+    # Without --trust-peer-ip the address may be a proxy's: it cannot weaken the checks, as
+    # with ssl_context(), and the report says it was set aside.
+    code, report = run_json(*args, "--config", str(config))
+    assert code == 1
+    assert report["policy"] == "Internet"
+    assert "peer address 10.20.1.2 was set aside" in report["reason"]  # type: ignore[operator]
     code, report = run_json("verify", str(chain), "--host", "evil.example", "--config", str(config))
     assert code == 1
     assert report["policy"] == "Internet"
@@ -538,13 +543,18 @@ def test_sync_needs_a_config_and_reports_why() -> None:
     assert run("sync").returncode == 2
 
 
-def test_sync_with_instance_policy_off(tmp_path: Path) -> None:
+def test_sync_reports_an_unreachable_instance(tmp_path: Path) -> None:
+    with serve(lambda _request: Response(200)) as server:
+        port = server.port  # closed once the block ends: nothing listens there any more
     config = tmp_path / "config.xml"
-    config.write_text('<parameters><parameter name="url" value="https://a.example"/></parameters>')
-    code, data = run_json("sync", "--config", str(config))
+    config.write_text(
+        f'<parameters><parameter name="url" value="https://127.0.0.1:{port}"/></parameters>'
+    )
+    code, data = run_json("sync", "--config", str(config), "--timeout", "2")
     assert code == 1
     assert data["ok"] is False
-    assert "mid.ssl.use.instance.security.policy is false" in data["reason"]  # type: ignore[operator]
+    assert "cannot reach the instance" in data["reason"]  # type: ignore[operator]
+    assert not (tmp_path / "certpolicy-policies.json").exists()
 
 
 def test_sync_against_a_local_instance(web: Web, tmp_path: Path) -> None:
@@ -591,7 +601,12 @@ def test_sync_against_a_local_instance(web: Web, tmp_path: Path) -> None:
         assert len(server.requests) == 1
     del chain
     assert code == 0, data
-    assert [p["name"] for p in data["policies"]] == ["Lab", "Instance"]  # type: ignore[attr-defined]
+    policies = data["policies"]
+    assert [p["name"] for p in policies] == ["Lab", "Instance", "Intranet", "Internet"]  # type: ignore[attr-defined]
+    origins = {p["name"]: p["origin"] for p in policies}  # type: ignore[attr-defined]
+    assert origins["Lab"].startswith("instance table (synced ")
+    assert origins["Intranet"] == "shipped defaults (fresh install)"
+    assert data["saved_to"] == str(tmp_path / "certpolicy-policies.json")
 
 
 # --- demo ---

@@ -255,7 +255,7 @@ def test_from_records_parses_strings() -> None:
     [
         ({"name": "X", "type": "override", "active": "maybe"}, "active is 'maybe'"),
         ({"name": "X", "type": "override", "order": "first"}, "order is 'first'"),
-        ({"name": "X", "type": "bogus"}, "unknown kind 'bogus'"),
+        ({"name": "X", "type": "bogus"}, "type 'bogus' is not a policy type"),
         ({"type": "override"}, "missing name"),
         ({"name": "X", "type": "override", "ip_ranges": "300.0.0.0/8"}, "300.0.0.0/8"),
     ],

@@ -62,6 +62,9 @@ def table_api(mode: str) -> object:
         if mode == "bad-rows":
             rows = [*ROWS, {"name": "Broken", "type": "override", "ip_ranges": "10.0.0.1/8"}]
             return Response(200, json.dumps({"result": rows}).encode())
+        if mode == "all-bad":
+            rows = [{"name": "Broken", "type": "override", "ip_ranges": "10.0.0.1/8"}]
+            return Response(200, json.dumps({"result": rows}).encode())
         if mode == "no-instance":
             return Response(200, json.dumps({"result": ROWS[1:]}).encode())
         return Response(
@@ -133,7 +136,7 @@ def test_successful_sync_replaces_policies_and_writes_back(tmp_path: Path, serve
         ("timeout", "cannot reach the instance"),
         ("malformed", "malformed policy table response"),
         ("not-a-list", "malformed policy table response"),
-        ("bad-rows", "10.0.0.1/8"),
+        ("all-bad", "every row of the table was rejected"),
     ],
 )
 def test_failed_sync_keeps_the_last_good_policies(
@@ -204,17 +207,41 @@ def test_bootstrap_revocation_fails_closed(tmp_path: Path, server_pki: Pki) -> N
     assert "revocation" in result.reason
 
 
-def test_sync_disabled_makes_no_request(tmp_path: Path, server_pki: Pki) -> None:
+def test_instance_flag_off_takes_the_table_but_not_its_instance_row(
+    tmp_path: Path, server_pki: Pki
+) -> None:
+    """mid.ssl.use.instance.security.policy=false: the override/intranet/internet rows are
+    taken (administrators edit them in the table); the bootstrap policy stays the instance
+    policy, and config.xml is never written."""
     tls = (server_pki.leaf, [server_pki.intermediate])
     with serve(table_api("ok"), tls=tls, tmp_path=tmp_path) as server:
         config = write_config(tmp_path / "config.xml", server.url, use_instance=False)
         before = config.read_bytes()
         engine = engine_for(config, server_pki.root.pem)
         result = engine.sync_policies(timeout=5)
-        assert server.connections == []
-    assert not result.ok
-    assert "is false" in result.reason
+        assert len(server.requests) == 1
+    assert result.ok, result.reason
+    assert "1 instance row(s) not used" in result.reason
     assert config.read_bytes() == before
+    assert engine.policies.select("x.lab.example").name == "Lab"
+    instance = engine.policies.select("127.0.0.1")
+    assert instance.kind == "instance"
+    assert instance.check_hostname  # the bootstrap value, not the table's "false"
+    assert engine.policy_origins["Instance"] == "config.xml bootstrap parameters"
+
+
+def test_a_bad_row_is_rejected_alone(tmp_path: Path, server_pki: Pki) -> None:
+    tls = (server_pki.leaf, [server_pki.intermediate])
+    with serve(table_api("bad-rows"), tls=tls, tmp_path=tmp_path) as server:
+        config = write_config(tmp_path / "config.xml", server.url)
+        engine = engine_for(config, server_pki.root.pem)
+        result = engine.sync_policies(timeout=5)
+    assert result.ok, result.reason
+    assert len(result.rejected) == 1
+    assert "'Broken'" in result.rejected[0]
+    assert "10.0.0.1/8" in result.rejected[0]
+    assert "1 row(s) rejected" in result.reason
+    assert engine.policies.select("x.lab.example").name == "Lab"
 
 
 def test_unreachable_instance(tmp_path: Path, server_pki: Pki) -> None:

@@ -192,8 +192,15 @@ def tls_server(
             worker.join(timeout=6)
 
 
-def self_signed(names: list[str], *, common_name: str | None = None) -> Cert:
-    """A self-signed end-entity certificate (CA:FALSE), like an intranet appliance's."""
+def self_signed(
+    names: list[str],
+    *,
+    common_name: str | None = None,
+    ca: bool = False,
+    not_after: dt.datetime = END,
+) -> Cert:
+    """A self-signed server certificate, like an intranet appliance's: CA:FALSE, or CA:TRUE
+    as ``openssl req -x509`` makes them."""
     key = new_key("ec")
     subject = name(common_name or names[0], org="certpolicy intranet")
     cert = (
@@ -203,8 +210,8 @@ def self_signed(names: list[str], *, common_name: str | None = None) -> Cert:
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(START)
-        .not_valid_after(END)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), True)
+        .not_valid_after(not_after)
+        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), True)
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), False)
         .add_extension(_san(names), False)
         .sign(key, hashes.SHA256())

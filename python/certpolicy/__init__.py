@@ -43,7 +43,13 @@ from certpolicy.revocation import (
     ocsp_check_response,
     ocsp_request,
 )
-from certpolicy.tls import PolicySSLContext, certificate_check_error, requests_session
+from certpolicy.tls import (
+    PolicySSLContext,
+    certificate_check_error,
+    extract_from_ssl,
+    inject_into_ssl,
+    requests_session,
+)
 
 __all__ = [
     "AgentConfig",
@@ -79,6 +85,8 @@ __all__ = [
     "certificate_check_error",
     "chain_cache_info",
     "clear_chain_cache",
+    "extract_from_ssl",
+    "inject_into_ssl",
     "ocsp_check_response",
     "ocsp_request",
     "requests_session",

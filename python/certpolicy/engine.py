@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import os
 import socket
+import threading
 import tomllib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -22,10 +24,16 @@ from certpolicy.errors import (
     RevocationUnavailableError,
 )
 from certpolicy.policy import (
+    DEFAULTS_MODES,
     AgentConfig,
+    ComposedPolicies,
     Policy,
     PolicySet,
     SyncResult,
+    compose_policies,
+    default_policies,
+    defaults_origin,
+    load_saved_policies,
     sync_failed,
     sync_policies,
 )
@@ -64,8 +72,15 @@ class Engine:
         revocation: RevocationConfig | None = None,
         *,
         config: AgentConfig | None = None,
+        origins: Mapping[str, str] | None = None,
     ) -> None:
         self._policies = policies if policies is not None else PolicySet.defaults()
+        # Where each policy came from, by name (config.xml, the instance table, defaults...).
+        self._origins: Mapping[str, str] = dict(origins or {})
+        # Why saved policies beside config.xml were ignored, when they were.
+        self.saved_policies_problem: str | None = None
+        self._sync_stop: threading.Event | None = None
+        self._sync_thread: threading.Thread | None = None
         self._trust = trust if trust is not None else TrustStore.default()
         self._revocation = revocation if revocation is not None else RevocationConfig()
         self._config = config
@@ -81,8 +96,10 @@ class Engine:
         )
 
     def close(self) -> None:
-        """Stops background work (CRL refresh threads). The engine still checks afterwards,
-        fetching on demand. ``with Engine(...) as engine:`` closes it at the end."""
+        """Stops background work (CRL refresh threads, periodic instance sync). The engine
+        still checks afterwards, fetching on demand. ``with Engine(...) as engine:`` closes
+        it at the end."""
+        self.stop_sync()
         self._revocation_checker.close()
 
     def __enter__(self) -> Engine:
@@ -109,31 +126,86 @@ class Engine:
         """The config.xml the engine was made from, if any."""
         return self._config
 
-    def _replace_policies(self, policies: PolicySet) -> None:
-        # One attribute store: checks running concurrently see the old or the new set.
+    @property
+    def policy_origins(self) -> Mapping[str, str]:
+        """Where each policy in force came from, by policy name (empty for policies given
+        directly to the constructor)."""
+        return self._origins
+
+    def _replace_policies(
+        self, policies: PolicySet, origins: Mapping[str, str] | None = None
+    ) -> None:
+        # One attribute store: a concurrent check sees the old set or the new one.
         self._policies = policies
+        self._origins = dict(origins or {})
 
     @classmethod
-    def from_config(cls, path: str | os.PathLike[str]) -> Engine:
-        """An engine from an agent ``config.xml`` (bootstrap policy + defaults) or a
-        ``certpolicy.toml`` (its format: docs/policies.md)."""
+    def from_config(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        defaults: str | None = None,
+        sync_interval: float | None = None,
+    ) -> Engine:
+        """An engine from an agent ``config.xml`` or a ``certpolicy.toml`` (formats:
+        docs/policies.md).
+
+        With a config.xml the policies are its bootstrap instance policy and the shipped
+        defaults, with the policies of the last good instance sync saved beside it
+        (``certpolicy-policies.json``) applied on top when present; a saved file that cannot
+        be used is reported (``saved_policies_problem``, a WARNING) and ignored. ``defaults``
+        ("fresh_install" or "upgrade") overrides the config's ``certpolicy.defaults``.
+        ``sync_interval`` (seconds) starts a background re-sync (see :meth:`start_sync`)."""
         target = Path(path)
         if target.suffix.lower() == ".xml":
-            config = AgentConfig.read(target)
-            trust = TrustStore.default()
-            own = target.parent / TRUST_FILE_BESIDE_CONFIG_XML
-            if own.is_file():
-                trust.add_file(own)
-            return cls(PolicySet.from_agent_config(config), trust, config=config)
-        if target.suffix.lower() == ".toml":
-            return _engine_from_toml(cls, target)
-        raise ConfigError(f"{target}: expected a config.xml or a .toml file")
+            engine = _engine_from_config_xml(cls, target, defaults)
+        elif target.suffix.lower() == ".toml":
+            engine = _engine_from_toml(cls, target, defaults)
+        else:
+            raise ConfigError(f"{target}: expected a config.xml or a .toml file")
+        if sync_interval is not None:
+            engine.start_sync(sync_interval)
+        return engine
 
-    def sync_policies(self, *, timeout: float = 10.0) -> SyncResult:
-        """Fetches the instance's policy table over a connection checked by the current
-        (bootstrap) instance policy and, when it is valid, replaces the policies atomically
-        and writes the instance policy's checks back into config.xml. On any failure the last
-        good policies stay and the result says why. ``timeout`` bounds each network wait."""
+    def start_sync(self, interval: float, *, timeout: float = 10.0) -> None:
+        """Re-syncs the policies from the instance every ``interval`` seconds in a daemon
+        thread until :meth:`stop_sync` or :meth:`close`. A failed sync keeps the last good
+        policies and is logged; the next one is tried on schedule."""
+        if not interval > 0:
+            raise ConfigError(f"sync interval must be > 0, not {interval}")
+        if self._config is None:
+            raise ConfigError("periodic sync needs an engine made from a config.xml")
+        self.stop_sync()
+        stop = threading.Event()
+
+        def run() -> None:
+            while not stop.wait(interval):
+                try:
+                    self.sync_policies(timeout=timeout)
+                except Exception:  # never let the thread die: the next round may work
+                    logger.exception("periodic policy sync failed")
+
+        thread = threading.Thread(target=run, name="certpolicy-policy-sync", daemon=True)
+        self._sync_stop, self._sync_thread = stop, thread
+        thread.start()
+
+    def stop_sync(self) -> None:
+        """Stops the periodic sync, if any (waits for a sync in progress to end)."""
+        stop, thread = self._sync_stop, self._sync_thread
+        self._sync_stop = self._sync_thread = None
+        if stop is not None:
+            stop.set()
+        if thread is not None and thread is not threading.current_thread():
+            thread.join()
+
+    def sync_policies(self, *, timeout: float = 10.0, dry_run: bool = False) -> SyncResult:
+        """Fetches the instance's policy table over a connection checked by the policy in
+        force for the instance and, when it is usable, replaces the policies atomically,
+        saves them beside config.xml and, with ``mid.ssl.use.instance.security.policy=true``,
+        writes the instance policy's checks into config.xml (see docs/policies.md for the
+        rules). On any failure the last good policies stay and the result says why.
+        ``dry_run=True`` changes nothing and returns what would be in force. ``timeout``
+        bounds each network wait."""
         config = self._config
         if config is None:
             reason = "the engine was not made from a config.xml (Engine.from_config)"
@@ -145,7 +217,12 @@ class Engine:
             return checked_https_get(context, url, headers=headers, timeout=seconds)
 
         return sync_policies(
-            config, self._policies, https_get, timeout=timeout, install=self._replace_policies
+            config,
+            self._policies,
+            https_get,
+            timeout=timeout,
+            install=self._replace_policies,
+            dry_run=dry_run,
         )
 
     def check(
@@ -157,16 +234,32 @@ class Engine:
         port: int | None = 443,
         at: dt.datetime | None = None,
         offline: bool = False,
+        trust_peer_ip: bool = True,
     ) -> Report:
         """Runs the checks of the policy selected for (host, ip, port) on a presented chain
         (DER, leaf first) and reports each: passed, failed or skipped by the policy.
 
-        ``port=None`` means the port is unknown: port-specific host patterns do not match
-        and the report's port is 0. ``offline=True`` fetches nothing: a revocation check
-        the policy enables is reported as skipped, saying so."""
+        ``ip`` is the address connected to. With ``trust_peer_ip=False`` (what
+        ``ssl_context()``, the integrations and the CLI use unless told the connection is
+        direct) it counts only when it does not select a weaker policy than ``host`` alone,
+        since it may be a proxy's; the report's reason says when it was set aside (see
+        :meth:`PolicySet.select_connection`). ``port=None`` means the port is unknown:
+        port-specific host patterns do not match and the report's port is 0.
+        ``offline=True`` fetches nothing: a revocation check the policy enables is reported
+        as skipped, saying so."""
         presented = tuple(bytes(c) for c in chain)
-        policy, reason = self._policies.explain(host, ip, port)
+        selection = self._policies.select_connection(host, ip, port, trust_peer_ip=trust_peer_ip)
+        policy, reason = selection.policy, selection.reason
         port = 0 if port is None else port
+        if selection.ip_set_aside is not None:
+            logger.info(
+                "peer address %s set aside for %s:%s: %s",
+                ip,
+                host,
+                port,
+                reason,
+                extra={"host": host, "port": port, "ip": ip, "policy": policy.name},
+            )
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug(
                 "calculating security policy for %s:%s (ip %s): %r, %s",
@@ -196,7 +289,11 @@ class Engine:
             try:
                 verified = verify_chain(presented, self._trust, at=at)
                 anchor = self._anchor_subject(verified[-1])
-                results.append(CheckResult("chain", "passed", f"verified to trust anchor {anchor}"))
+                if len(verified) == 1:
+                    detail = f"the server certificate is itself a trust anchor ({anchor})"
+                else:
+                    detail = f"verified to trust anchor {anchor}"
+                results.append(CheckResult("chain", "passed", detail))
             except ChainError as exc:
                 results.append(_failed("chain", exc))
 
@@ -219,6 +316,16 @@ class Engine:
         elif offline:
             results.append(
                 CheckResult("revocation", "skipped", "not checked: offline (no CRL/OCSP fetch)")
+            )
+        elif verified is not None and len(verified) == 1:
+            # RFC 5280 section 6.1: a trust anchor is trusted as it is; nothing can revoke it.
+            results.append(
+                CheckResult(
+                    "revocation",
+                    "skipped",
+                    "not applicable: the server certificate is itself a trust anchor "
+                    "(anchors are not checked for revocation, RFC 5280 section 6.1)",
+                )
             )
         elif policy.check_chain and verified is None:
             results.append(
@@ -311,9 +418,10 @@ class Engine:
         ip: str | None = None,
         port: int | None = 443,
         at: dt.datetime | None = None,
+        trust_peer_ip: bool = True,
     ) -> Report:
         """Like :meth:`check`, but raises the failure (a :class:`CertificateCheckError`)."""
-        report = self.check(chain, host, ip=ip, port=port, at=at)
+        report = self.check(chain, host, ip=ip, port=port, at=at, trust_peer_ip=trust_peer_ip)
         report.raise_for_status()
         return report
 
@@ -333,14 +441,22 @@ class Engine:
         intranet range lower the checks of a DNS-named server."""
         return PolicySSLContext(self, trust_peer_ip=trust_peer_ip)
 
-    def check_endpoint(self, url_or_host: str, port: int = 443, *, timeout: float = 10.0) -> Report:
+    def check_endpoint(
+        self,
+        url_or_host: str,
+        port: int = 443,
+        *,
+        timeout: float = 10.0,
+        trust_peer_ip: bool = False,
+    ) -> Report:
         """Connects to an endpoint (``https://host[:port]/...``, ``host[:port]`` or an IP
         literal; ``port`` is the default), does the TLS handshake, checks it and closes.
         Returns the report, passed or failed (nothing is sent over the connection).
-        Network failures raise :class:`OSError` (``TimeoutError`` after ``timeout``)."""
+        Network failures raise :class:`OSError` (``TimeoutError`` after ``timeout``).
+        The policy is selected as for every other connection (``trust_peer_ip``: see
+        :meth:`check`), so the answer is the one ``ssl_context()`` gives."""
         host, port = parse_endpoint(url_or_host, port)
-        # A direct connection: the peer address is the server's.
-        context = self.ssl_context(trust_peer_ip=True)
+        context = self.ssl_context(trust_peer_ip=trust_peer_ip)
         with socket.create_connection((host, port), timeout=timeout) as raw:
             try:
                 with context.wrap_socket(raw, server_hostname=host) as tls:
@@ -369,24 +485,64 @@ def _failed(name: Any, error: CertificateCheckError) -> CheckResult:
     return CheckResult(name, "failed", str(error), error)
 
 
-def _engine_from_toml(cls: type[Engine], path: Path) -> Engine:
+def _defaults_mode(value: Any, where: str) -> str:
+    if value not in DEFAULTS_MODES:
+        raise ConfigError(f"{where}: defaults is {value!r}, not " + " or ".join(DEFAULTS_MODES))
+    return str(value)
+
+
+def _agent_policies(
+    path: Path, defaults: str | None
+) -> tuple[AgentConfig, ComposedPolicies, str | None]:
+    """A config.xml's settings and the policies in force for it: bootstrap + defaults, with
+    the saved policies of its last good sync when usable (else the reason they are not)."""
+    config = AgentConfig.read(path)
+    if defaults is not None:
+        config = dataclasses.replace(config, defaults=_defaults_mode(defaults, str(path)))
+    saved, problem = load_saved_policies(path)
+    if problem is not None:
+        logger.warning("saved policies ignored, using bootstrap + defaults: %s", problem)
+    return config, compose_policies(config, saved), problem
+
+
+def _engine_from_config_xml(cls: type[Engine], path: Path, defaults: str | None) -> Engine:
+    config, composed, problem = _agent_policies(path, defaults)
+    trust = TrustStore.default()
+    own = path.parent / TRUST_FILE_BESIDE_CONFIG_XML
+    if own.is_file():
+        trust.add_file(own)
+    engine = cls(PolicySet(composed.policies), trust, config=config, origins=composed.origins)
+    engine.saved_policies_problem = problem
+    return engine
+
+
+def _engine_from_toml(cls: type[Engine], path: Path, defaults: str | None) -> Engine:
     try:
         data = tomllib.loads(path.read_text("utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"cannot read {path}: {exc}") from exc
-    unknown = set(data) - {"policy", "trust", "revocation", "config_xml"}
+    unknown = set(data) - {"policy", "trust", "revocation", "config_xml", "defaults"}
     if unknown:
         raise ConfigError(f"{path}: unknown key(s) {', '.join(sorted(unknown))}")
     base = path.parent
-    config = None
+    if defaults is None and "defaults" in data:
+        defaults = _defaults_mode(data["defaults"], str(path))
+    config, problem = None, None
+    toml_policies = [Policy.from_dict(entry) for entry in data.get("policy", [])]
     if "config_xml" in data:
-        config = AgentConfig.read(base / str(data["config_xml"]))
-    if "policy" in data:
-        policies = PolicySet(Policy.from_dict(entry) for entry in data["policy"])
-    elif config is not None:
-        policies = PolicySet.from_agent_config(config)
+        # The config.xml's policies, extended by the [[policy]] entries (a name clash is an
+        # error, never a silent replacement).
+        config, composed, problem = _agent_policies(base / str(data["config_xml"]), defaults)
+        composed = composed.with_extra(toml_policies, f"{path.name} [[policy]]")
+    elif "policy" in data:
+        composed = ComposedPolicies(
+            tuple(toml_policies), {p.name: f"{path.name} [[policy]]" for p in toml_policies}
+        )
     else:
-        policies = PolicySet.defaults()
+        fresh = defaults != "upgrade"
+        shipped = default_policies(fresh_install=fresh)
+        composed = ComposedPolicies(shipped, {p.name: defaults_origin(fresh) for p in shipped})
+    policies = PolicySet(composed.policies)
     trust_table = data.get("trust", {})
     if not isinstance(trust_table, dict):
         raise ConfigError(f"{path}: [trust] must be a table")
@@ -408,7 +564,9 @@ def _engine_from_toml(cls: type[Engine], path: Path) -> Engine:
         revocation = RevocationConfig(**revocation_table)
     except TypeError as exc:
         raise ConfigError(f"{path}: [revocation]: {exc}") from exc
-    return cls(policies, trust, revocation, config=config)
+    engine = cls(policies, trust, revocation, config=config, origins=composed.origins)
+    engine.saved_policies_problem = problem
+    return engine
 
 
 def _toml_trust_store(path: Path, trust_table: dict[str, Any]) -> Path | None:

@@ -57,15 +57,18 @@ def _cmd_verify(args: argparse.Namespace) -> int:
         port=args.port,
         at=_parse_time(args.at),
         offline=not args.revocation,
+        trust_peer_ip=args.trust_peer_ip,
     )
     _emit(args.json, _report_json(report), lambda: _report_lines(report))
     return EXIT_OK if report.ok else EXIT_FAILED
 
 
-def _check_one(engine: Engine, target: str, timeout: float) -> dict[str, Any]:
+def _check_one(engine: Engine, target: str, args: argparse.Namespace) -> dict[str, Any]:
     """Checks one endpoint; failures become an ``error`` entry."""
     try:
-        report = engine.check_endpoint(target, timeout=timeout)
+        report = engine.check_endpoint(
+            target, timeout=args.timeout, trust_peer_ip=args.trust_peer_ip
+        )
     except MalformedInputError as exc:
         return {"target": target, "ok": False, "error": str(exc), "usage": True}
     except (OSError, CertPolicyError) as exc:
@@ -79,7 +82,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
     engine = _engine(args)
     workers = max(1, min(MAX_CHECK_WORKERS, len(args.targets)))
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="certpolicy-check") as pool:
-        results = list(pool.map(lambda t: _check_one(engine, t, args.timeout), args.targets))
+        results = list(pool.map(lambda t: _check_one(engine, t, args), args.targets))
 
     def as_json(item: dict[str, Any]) -> dict[str, Any]:
         report = item.get("report")

@@ -15,6 +15,7 @@ from typing import Any, Final
 from certpolicy.checks import TrustStore, cert_info
 from certpolicy.engine import Engine
 from certpolicy.errors import CertPolicyError, MalformedInputError
+from certpolicy.policy import PolicySet, default_policies, defaults_origin
 from certpolicy.report import Report
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -88,15 +89,32 @@ def _config_path(args: argparse.Namespace) -> str | None:
 
 
 def _engine(args: argparse.Namespace) -> Engine:
-    """The engine of ``--config`` (or the defaults), with ``--ca`` replacing its anchors."""
+    """The engine of ``--config`` (or the defaults; ``--defaults`` chooses fresh-install or
+    upgrade ones), with ``--ca`` replacing its anchors."""
     path = _config_path(args)
-    engine = Engine.from_config(path) if path else Engine()
+    defaults: str | None = getattr(args, "defaults", None)
+    if path:
+        engine = Engine.from_config(path, defaults=defaults)
+    else:
+        fresh = defaults != "upgrade"
+        engine = Engine(
+            PolicySet.defaults(fresh_install=fresh),
+            origins={p.name: defaults_origin(fresh) for p in default_policies(fresh_install=fresh)},
+        )
     ca_files: list[str] = getattr(args, "ca", None) or []
     if ca_files:
         store = TrustStore()
         for name in ca_files:
             store.add_file(name)
-        engine = Engine(engine.policies, store, engine.revocation, config=engine.config)
+        replaced = Engine(
+            engine.policies,
+            store,
+            engine.revocation,
+            config=engine.config,
+            origins=engine.policy_origins,
+        )
+        replaced.saved_policies_problem = engine.saved_policies_problem
+        engine = replaced
     return engine
 
 

@@ -36,6 +36,7 @@ from certpolicy.cli._revocation import (
     _cmd_ocsp,
 )
 from certpolicy.errors import CertPolicyError, ConfigError
+from certpolicy.policy import DEFAULTS_MODES
 
 __all__ = ["main"]
 
@@ -62,6 +63,20 @@ def _parser() -> argparse.ArgumentParser:
     configured.add_argument(
         "--config", metavar="FILE", help=f"config.xml or certpolicy.toml (default: ${CONFIG_ENV})"
     )
+    configured.add_argument(
+        "--defaults",
+        choices=DEFAULTS_MODES,
+        help="shipped defaults: fresh_install (intranet checks on) or upgrade (intranet checks "
+        "off); default: the config's, else fresh_install",
+    )
+    # How the policy is chosen for a connection: the same rule as ssl_context() everywhere.
+    connection = argparse.ArgumentParser(add_help=False)
+    connection.add_argument(
+        "--trust-peer-ip",
+        action="store_true",
+        help="let the peer address select a weaker (e.g. intranet) policy than the host name "
+        "alone: only for direct connections, never through a proxy",
+    )
 
     def command(
         name: str,
@@ -83,7 +98,7 @@ def _parser() -> argparse.ArgumentParser:
         "check",
         _cmd_check,
         "connect to endpoints and check them (concurrently)",
-        parents=[configured],
+        parents=[configured, connection],
     )
     check.add_argument(
         "targets", nargs="+", metavar="URL", help="https://host[:port]/..., host[:port] or an IP"
@@ -99,7 +114,7 @@ def _parser() -> argparse.ArgumentParser:
         "verify",
         _cmd_verify,
         "check a PEM chain file offline by the policy for a host",
-        parents=[configured],
+        parents=[configured, connection],
     )
     verify.add_argument("chain", help="PEM file: leaf first, then intermediates")
     verify.add_argument(
@@ -130,11 +145,15 @@ def _parser() -> argparse.ArgumentParser:
         "select",
         _cmd_policy_select,
         "which policy applies to a host, and why",
-        parents=[configured],
+        parents=[configured, connection],
         group=policy_sub,
     )
     select.add_argument("host")
-    select.add_argument("--ip", help="the address connected to")
+    address = select.add_mutually_exclusive_group()
+    address.add_argument("--ip", help="the address connected to")
+    address.add_argument(
+        "--resolve", action="store_true", help="resolve the host and use its first address"
+    )
     select.add_argument("--port", type=int)
 
     trust = command("trust", _cmd_trust_import, "manage the agent's trust store file", parents=[])
@@ -206,6 +225,11 @@ def _parser() -> argparse.ArgumentParser:
         "sync", _cmd_sync, "fetch the policies from the instance (config.xml)", parents=[configured]
     )
     sync.add_argument("--timeout", type=float, default=10.0)
+    sync.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="fetch and show what would change; change nothing (no save, no config.xml write)",
+    )
 
     command(
         "demo", _cmd_demo, "run the engine against local demo servers (offline)", parents=[output]

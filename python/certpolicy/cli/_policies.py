@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import socket
+from collections.abc import Mapping
 from typing import Any
 
 from certpolicy._util import atomic_write_bytes
@@ -11,6 +13,7 @@ from certpolicy.cli._common import (
     CONFIG_ENV,
     EXIT_FAILED,
     EXIT_OK,
+    OperationFailed,
     UsageError,
     _certificates_in,
     _config_path,
@@ -18,36 +21,71 @@ from certpolicy.cli._common import (
     _engine,
     _pem,
 )
-from certpolicy.engine import Engine, trust_store_file
-from certpolicy.policy import Policy
+from certpolicy.engine import trust_store_file
+from certpolicy.policy import Policy, PolicySet
 
 
-def _policy_line(policy: Policy) -> str:
-    """A policy as one text line."""
+def _policy_line(policy: Policy, origin: str | None = None) -> str:
+    """A policy as one text line (and where it came from, when known)."""
     flags = ", ".join(f"{name} {'on' if on else 'off'}" for name, on in policy.checks.items())
     where = ", ".join([*policy.hosts, *policy.ip_ranges]) or "-"
     state = "" if policy.active else " [inactive]"
-    return f"{policy.name} ({policy.kind}, order {policy.order}){state}: {flags}; matches {where}"
+    line = f"{policy.name} ({policy.kind}, order {policy.order}){state}: {flags}; matches {where}"
+    return f"{line}\n    from {origin}" if origin else line
+
+
+def _policies_json(policies: PolicySet, origins: Mapping[str, str]) -> list[dict[str, Any]]:
+    return [{**p.to_dict(), "origin": origins.get(p.name)} for p in policies.policies]
 
 
 def _cmd_policy_list(args: argparse.Namespace) -> int:
-    """``certpolicy policy list``."""
-    policies = _engine(args).policies
+    """``certpolicy policy list``: the policies in force and where each came from."""
+    engine = _engine(args)
+    policies, origins = engine.policies, engine.policy_origins
+    problem = engine.saved_policies_problem
+
+    def text() -> list[str]:
+        lines = [_policy_line(p, origins.get(p.name)) for p in policies.policies]
+        if problem:
+            lines.append(f"note: saved policies ignored: {problem}")
+        return lines
+
     _emit(
         args.json,
-        {"policies": policies.to_records()},
-        lambda: [_policy_line(p) for p in policies.policies],
+        {"policies": _policies_json(policies, origins), "saved_policies_problem": problem},
+        text,
     )
     return EXIT_OK
 
 
+def _address_of(host: str) -> str:
+    """The first address ``host`` resolves to (``--resolve``)."""
+    try:
+        infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError) as exc:
+        raise OperationFailed(f"cannot resolve {host}: {exc}") from exc
+    return str(infos[0][4][0])
+
+
 def _cmd_policy_select(args: argparse.Namespace) -> int:
-    """``certpolicy policy select``."""
-    selection = _engine(args).policies.explain(args.host, args.ip, args.port)
+    """``certpolicy policy select``: the policy for a connection, chosen as ``check`` and
+    ``ssl_context()`` choose it."""
+    engine = _engine(args)
+    ip = _address_of(args.host) if args.resolve else args.ip
+    selection = engine.policies.select_connection(
+        args.host, ip, args.port, trust_peer_ip=args.trust_peer_ip
+    )
+    origin = engine.policy_origins.get(selection.policy.name)
     _emit(
         args.json,
-        {"policy": selection.policy.to_dict(), "reason": selection.reason},
-        lambda: [_policy_line(selection.policy), f"why: {selection.reason}"],
+        {
+            "policy": selection.policy.to_dict(),
+            "reason": selection.reason,
+            "ip": ip,
+            "ip_set_aside": selection.ip_set_aside,
+            "origin": origin,
+        },
+        lambda: [_policy_line(selection.policy, origin), f"why: {selection.reason}"],
     )
     return EXIT_OK
 
@@ -87,18 +125,43 @@ def _cmd_trust_import(args: argparse.Namespace) -> int:
 
 
 def _cmd_sync(args: argparse.Namespace) -> int:
-    """``certpolicy sync``."""
+    """``certpolicy sync`` (``--dry-run``: show what would change, change nothing)."""
     config = _config_path(args)
     if not config:
         raise UsageError(f"sync needs --config (or {CONFIG_ENV}) naming the agent's config.xml")
-    engine = Engine.from_config(config)
-    result = engine.sync_policies(timeout=args.timeout)
+    engine = _engine(args)
+    before = {p.name: p for p in engine.policies.policies}
+    result = engine.sync_policies(timeout=args.timeout, dry_run=args.dry_run)
+    origins = result.origins or engine.policy_origins
+    after = {p.name: p for p in result.policies.policies}
+    changes = [
+        *(f"+ {name}" for name in after if name not in before),
+        *(f"- {name}" for name in before if name not in after),
+        *(f"~ {name}" for name in after if name in before and after[name] != before[name]),
+    ]
+
+    def text() -> list[str]:
+        verb = "would be" if result.dry_run else "are"
+        lines = [f"sync {'done' if result.ok else 'not done'}: {result.reason}"]
+        if result.ok:
+            lines.append(f"changes: {', '.join(changes) if changes else 'none'}")
+            lines.append(f"policies that {verb} in force:")
+            lines += [_policy_line(p, origins.get(p.name)) for p in result.policies.policies]
+        if result.saved_to is not None:
+            lines.append(f"saved to {result.saved_to}")
+        return lines
+
     _emit(
         args.json,
-        {"ok": result.ok, "reason": result.reason, "policies": result.policies.to_records()},
-        lambda: [
-            f"sync {'done' if result.ok else 'not done'}: {result.reason}",
-            *[_policy_line(p) for p in result.policies.policies],
-        ],
+        {
+            "ok": result.ok,
+            "reason": result.reason,
+            "dry_run": result.dry_run,
+            "changes": changes,
+            "rejected": list(result.rejected),
+            "saved_to": None if result.saved_to is None else str(result.saved_to),
+            "policies": _policies_json(result.policies, origins),
+        },
+        text,
     )
     return EXIT_OK if result.ok else EXIT_FAILED

@@ -24,6 +24,8 @@ __all__ = [
     "CHECK_CHAIN",
     "CHECK_HOSTNAME",
     "CHECK_REVOCATION",
+    "DEFAULTS",
+    "DEFAULTS_MODES",
     "TARGET_ENDPOINT",
     "USE_INSTANCE_POLICY",
     "AgentConfig",
@@ -38,6 +40,10 @@ TARGET_ENDPOINT: Final = "mid.ssl.bootstrap.default.target_endpoint"
 URL: Final = "url"
 USERNAME: Final = "mid.instance.username"
 PASSWORD: Final = "mid.instance.password"
+# certpolicy's own parameter: which shipped defaults apply, "fresh_install" (every check on
+# for intranet endpoints) or "upgrade" (intranet checks off, as for an upgraded agent).
+DEFAULTS: Final = "certpolicy.defaults"
+DEFAULTS_MODES: Final = ("fresh_install", "upgrade")
 
 MAX_CONFIG_BYTES: Final = 8 * 1024 * 1024
 
@@ -88,6 +94,7 @@ class AgentConfig:
     check_revocation: bool = False
     use_instance_policy: bool = False
     target_endpoint: str = "*.service-now.com"
+    defaults: str = "fresh_install"
     parameters: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -102,6 +109,12 @@ class AgentConfig:
             parts = urlsplit(url)
             if parts.scheme not in ("https", "http") or not parts.hostname:
                 raise ConfigError(f"config.xml parameter url is {url!r}, not an http(s) URL")
+        defaults = params.get(DEFAULTS, "").strip().lower() or "fresh_install"
+        if defaults not in DEFAULTS_MODES:
+            raise ConfigError(
+                f"config.xml parameter {DEFAULTS} is {params.get(DEFAULTS)!r}, not "
+                + " or ".join(DEFAULTS_MODES)
+            )
         return cls(
             path=path,
             url=url,
@@ -112,6 +125,7 @@ class AgentConfig:
             check_revocation=_bool(params, CHECK_REVOCATION, False),
             use_instance_policy=_bool(params, USE_INSTANCE_POLICY, False),
             target_endpoint=params.get(TARGET_ENDPOINT, "").strip() or "*.service-now.com",
+            defaults=defaults,
             parameters=dict(params),
         )
 
@@ -120,13 +134,23 @@ class AgentConfig:
         """The host of ``url``."""
         return urlsplit(self.url).hostname if self.url else None
 
-    def instance_hosts(self) -> tuple[str, ...]:
-        """The instance policy's hosts: the defaults, the target endpoint(s), the url host."""
-        hosts = list(DEFAULT_INSTANCE_HOSTS)
-        hosts += [h.strip() for h in self.target_endpoint.split(",") if h.strip()]
+    @property
+    def fresh_install(self) -> bool:
+        """True unless the config asks for the upgrade defaults."""
+        return self.defaults != "upgrade"
+
+    def required_instance_hosts(self) -> tuple[str, ...]:
+        """The hosts the instance policy in force must always cover, whatever the instance
+        table says: the target endpoint(s) and the ``url`` host (self-hosted instances have
+        names of their own)."""
+        hosts = [h.strip() for h in self.target_endpoint.split(",") if h.strip()]
         if self.instance_host:
             hosts.append(self.instance_host)
         return tuple(dict.fromkeys(hosts))
+
+    def instance_hosts(self) -> tuple[str, ...]:
+        """The bootstrap instance policy's hosts: the defaults and the required hosts."""
+        return tuple(dict.fromkeys((*DEFAULT_INSTANCE_HOSTS, *self.required_instance_hosts())))
 
     def bootstrap_policy(self) -> Policy:
         """The instance policy the bootstrap parameters describe."""

@@ -4,7 +4,7 @@ revocation) apply to the connections it matches."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import KW_ONLY, dataclass
 from typing import Any, Final, Literal
 
@@ -18,6 +18,7 @@ __all__ = [
     "KINDS",
     "Policy",
     "PolicyKind",
+    "default_policies",
 ]
 
 PolicyKind = Literal["override", "instance", "intranet", "internet"]
@@ -114,6 +115,15 @@ class Policy:
             "revocation": self.check_revocation,
         }
 
+    def weaker_than(self, other: Policy) -> bool:
+        """True when this policy turns off a check ``other`` runs, or loosens one."""
+        return (
+            (other.check_chain and not self.check_chain)
+            or (other.check_hostname and not self.check_hostname)
+            or (other.check_revocation and not self.check_revocation)
+            or (self.allow_common_name and not other.allow_common_name)
+        )
+
     def replace(self, **changes: Any) -> Policy:
         """A copy with some fields changed (validated again)."""
         return dataclasses.replace(self, **changes)
@@ -149,3 +159,23 @@ class Policy:
 
 # Used when a set has no active internet policy: every check on (fail closed).
 BUILTIN_INTERNET: Final = Policy("Internet (built-in default)", "internet")
+
+
+def default_policies(
+    *, fresh_install: bool = True, instance_hosts: Sequence[str] = DEFAULT_INSTANCE_HOSTS
+) -> tuple[Policy, ...]:
+    """The shipped policies (see :meth:`PolicySet.defaults`)."""
+    intranet_on = bool(fresh_install)
+    return (
+        Policy("Instance", "instance", hosts=tuple(instance_hosts), order=100),
+        Policy(
+            "Intranet",
+            "intranet",
+            ip_ranges=INTRANET_RANGES,
+            check_chain=intranet_on,
+            check_hostname=intranet_on,
+            check_revocation=intranet_on,
+            order=100,
+        ),
+        Policy("Internet", "internet", order=100),
+    )

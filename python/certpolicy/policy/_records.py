@@ -7,13 +7,52 @@ separated ``hosts`` / ``ip_ranges``.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Final
 
 from certpolicy._util import parse_flag
 from certpolicy.errors import PolicyError
 from certpolicy.policy._policy import Policy
 
-__all__ = ["policy_from_record"]
+__all__ = ["TYPE_NAMES", "policy_from_record", "policy_kind"]
+
+# Policy types as they appear in the table: the kind names themselves, and the labels
+# administrators see and type in the instance's form (compared case-insensitively, with
+# runs of spaces, dashes and underscores as one space).
+TYPE_NAMES: Final[Mapping[str, str]] = {
+    "override": "override",
+    "overridden": "override",
+    "overrides": "override",
+    "override policy": "override",
+    "instance": "instance",
+    "servicenow endpoint": "instance",
+    "servicenow instance": "instance",
+    "service now endpoint": "instance",
+    "instance endpoint": "instance",
+    "intranet": "intranet",
+    "intranet endpoint": "intranet",
+    "intranet endpoints": "intranet",
+    "internal": "intranet",
+    "internet": "internet",
+    "internet endpoint": "internet",
+    "internet endpoints": "internet",
+    "external": "internet",
+}
+
+
+def policy_kind(value: Any, where: str) -> str:
+    """The policy kind a table ``type`` value names; :class:`PolicyError` when none does.
+    A reference field as the table API sends it with display values (``{"value": ...,
+    "display_value": ...}``) is read by its value, then its display value."""
+    candidates = [value]
+    if isinstance(value, Mapping):
+        candidates = [value.get("value"), value.get("display_value")]
+    for candidate in candidates:
+        if isinstance(candidate, str):
+            key = " ".join(candidate.replace("-", " ").replace("_", " ").lower().split())
+            if key in TYPE_NAMES:
+                return TYPE_NAMES[key]
+    known = ", ".join(sorted({f'"{name}"' for name in TYPE_NAMES}))
+    raise PolicyError(f"{where}: type {value!r} is not a policy type (known: {known})")
 
 
 def _flag(row: Mapping[str, Any], key: str, default: bool, where: str) -> bool:
@@ -44,7 +83,7 @@ def policy_from_record(row: Mapping[str, Any], index: int = 0) -> Policy:
     where = f"row {index} ({name!r})" if name else f"row {index}"
     if not isinstance(name, str) or not name.strip():
         raise PolicyError(f"{where}: missing name")
-    kind = str(row.get("type", row.get("kind", ""))).strip().lower()
+    kind = policy_kind(row.get("type", row.get("kind")), where)
     order_text = row.get("order", "100")
     try:
         order = int(str(order_text).strip() or "100")

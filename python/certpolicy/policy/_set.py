@@ -11,13 +11,14 @@ from typing import Any, ClassVar, Final, NamedTuple
 
 from certpolicy._util import core as _core
 from certpolicy.errors import PolicyError
+from certpolicy.policy._compose import compose_policies
 from certpolicy.policy._config_xml import AgentConfig
 from certpolicy.policy._files import read_policy_file, write_policy_file
 from certpolicy.policy._policy import (
     BUILTIN_INTERNET,
     DEFAULT_INSTANCE_HOSTS,
-    INTRANET_RANGES,
     Policy,
+    default_policies,
 )
 from certpolicy.policy._records import policy_from_record
 
@@ -34,10 +35,21 @@ _REASONS: Final = {
 
 
 class Selection(NamedTuple):
-    """A selected policy and why it was chosen."""
+    """A selected policy and why it was chosen. ``ip_set_aside`` is the peer address when
+    it was not used, because it would have selected a weaker policy than the server name
+    (see :meth:`PolicySet.select_connection`)."""
 
     policy: Policy
     reason: str
+    ip_set_aside: str | None = None
+
+
+def _is_ip_literal(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
 
 
 class PolicySet:
@@ -127,6 +139,36 @@ class PolicySet:
         policy, code, source = self._matcher.select(host, ip, port)
         return Selection(policy, _REASONS[code].format(host=host, ip=ip or host, source=source))
 
+    def select_connection(
+        self,
+        host: str,
+        ip: str | ipaddress.IPv4Address | ipaddress.IPv6Address | None = None,
+        port: int | None = None,
+        *,
+        trust_peer_ip: bool = False,
+    ) -> Selection:
+        """The policy for a connection, as every part of certpolicy chooses it (the engine,
+        ``ssl_context()``, the integrations, the CLI and the demo).
+
+        The peer address ``ip`` counts only when it does not select a weaker policy than
+        the server name alone: through a proxy (HTTP CONNECT, SOCKS) the peer is the proxy,
+        not the server, and a proxy in an intranet range must not lower the checks of every
+        site behind it. ``trust_peer_ip=True`` (the caller knows the connection is direct)
+        lets the address always count. When the address is set aside the selection says so.
+        """
+        by_address = self.explain(host, ip, port)
+        if ip is None or trust_peer_ip or _is_ip_literal(host):
+            return by_address
+        by_name = self.explain(host, None, port)
+        if by_address.policy is by_name.policy or not by_address.policy.weaker_than(by_name.policy):
+            return by_address
+        reason = (
+            f"{by_name.reason}; the peer address {ip} was set aside: it would select the "
+            f"weaker policy {by_address.policy.name!r}, and the peer may be a proxy (pass "
+            "trust_peer_ip=True for direct connections)"
+        )
+        return Selection(by_name.policy, reason, str(ip))
+
     @classmethod
     def defaults(
         cls,
@@ -137,22 +179,7 @@ class PolicySet:
         """The shipped policies: instance (its hosts), intranet (reserved and private ranges)
         and internet, all checks on. ``fresh_install=False`` (an upgrade) turns the intranet
         policy's checks off, as the model system does for existing installations."""
-        intranet_on = bool(fresh_install)
-        return cls(
-            [
-                Policy("Instance", "instance", hosts=tuple(instance_hosts), order=100),
-                Policy(
-                    "Intranet",
-                    "intranet",
-                    ip_ranges=INTRANET_RANGES,
-                    check_chain=intranet_on,
-                    check_hostname=intranet_on,
-                    check_revocation=intranet_on,
-                    order=100,
-                ),
-                Policy("Internet", "internet", order=100),
-            ]
-        )
+        return cls(default_policies(fresh_install=fresh_install, instance_hosts=instance_hosts))
 
     def to_records(self) -> list[dict[str, Any]]:
         """Every policy as a dict (see :meth:`Policy.to_dict`)."""
@@ -181,7 +208,6 @@ class PolicySet:
 
     @classmethod
     def from_agent_config(cls, config: AgentConfig) -> PolicySet:
-        """The shipped defaults with the instance policy replaced by the bootstrap one of an
-        already read config.xml."""
-        bootstrap = config.bootstrap_policy()
-        return cls(bootstrap if p.kind == "instance" else p for p in cls.defaults().policies)
+        """The shipped defaults (``certpolicy.defaults``: fresh install or upgrade) with the
+        instance policy replaced by the bootstrap one of an already read config.xml."""
+        return cls(compose_policies(config).policies)

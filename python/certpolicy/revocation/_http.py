@@ -4,6 +4,7 @@ with exponential backoff and jitter, configured from :class:`RevocationConfig`."
 from __future__ import annotations
 
 import random
+import ssl
 from itertools import takewhile
 from typing import Any
 
@@ -16,6 +17,11 @@ from certpolicy._util import core as _core
 from certpolicy.revocation._config import Retry, RevocationConfig
 
 __all__ = ["RETRY_STATUSES", "BackoffRetry", "fetch_deadline", "revocation_pool"]
+
+# The real ssl.SSLContext, captured before anything (certpolicy.inject_into_ssl) replaces it:
+# revocation fetches must never be checked by the engine they serve (an https CRL or OCSP
+# URL would otherwise need its own revocation check, and so on).
+_PLAIN_SSL_CONTEXT = ssl.SSLContext
 
 # Answers worth another try: the server is overloaded or briefly broken.
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
@@ -61,10 +67,13 @@ class BackoffRetry(Urllib3Retry):
 def revocation_pool(config: RevocationConfig, **options: Any) -> urllib3.PoolManager:
     """A pool for fetching revocation data: ``config.timeout`` per connect and read, certifi's
     roots for https:// URLs, certpolicy's User-Agent; ``options`` go to the PoolManager."""
+    context = _PLAIN_SSL_CONTEXT(ssl.PROTOCOL_TLS_CLIENT)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_verify_locations(cafile=certifi.where())
     settings: dict[str, Any] = {
         "num_pools": 32,
         "maxsize": 4,
-        "ca_certs": certifi.where(),
+        "ssl_context": context,
         "timeout": Timeout(connect=config.timeout, read=config.timeout),
         "headers": {"User-Agent": f"certpolicy/{_core.__version__}"},
     }

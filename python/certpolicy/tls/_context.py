@@ -42,6 +42,10 @@ _TRANSPORT_SEARCH_DEPTH: Final = 4
 
 Peer = tuple[str, int]
 
+# The C context type under ssl.SSLContext: its attribute descriptors are used directly, so
+# nothing here goes through ssl.py's setters (see the properties of PolicySSLContext).
+_RAW: Any = _ssl._SSLContext
+
 
 class _CheckedBeforeData:
     """Runs the pending handshake and its check before any application byte is read or
@@ -162,8 +166,8 @@ class PolicySSLContext(ssl.SSLContext):
         self._chains: OrderedDict[bytes, tuple[bytes, ...]] = OrderedDict()
         self._chains_lock = threading.Lock()
         # OpenSSL's checks off, on the C object itself (the properties below hide them).
-        _ssl._SSLContext.check_hostname.__set__(self, False)  # type: ignore[attr-defined]
-        _ssl._SSLContext.verify_mode.__set__(self, ssl.CERT_NONE)  # type: ignore[attr-defined]
+        _RAW.check_hostname.__set__(self, False)
+        _RAW.verify_mode.__set__(self, ssl.CERT_NONE)
         self.minimum_version = ssl.TLSVersion.TLSv1_2
         self.options |= ssl.OP_NO_RENEGOTIATION
 
@@ -172,13 +176,25 @@ class PolicySSLContext(ssl.SSLContext):
         """The engine that decides every connection of this context."""
         return self._engine
 
+    # The properties below are reached two ways: on a PolicySSLContext itself, and, once
+    # ``inject_into_ssl`` has replaced ``ssl.SSLContext`` by a subclass of this class, from
+    # the setters of ssl.py, which call ``super(SSLContext, SSLContext).<name>.__set__`` with
+    # the module's (replaced) ``SSLContext`` for every context, plain server ones included.
+    # So each one acts on the C object of a plain context exactly as ssl.py would, and never
+    # goes back into ssl.py (which would recurse).
+
     @property  # type: ignore[override]
     def verify_mode(self) -> ssl.VerifyMode:
-        return ssl.CERT_REQUIRED
+        if isinstance(self, PolicySSLContext):
+            return ssl.CERT_REQUIRED
+        return ssl.VerifyMode(_RAW.verify_mode.__get__(self))
 
     @verify_mode.setter
     def verify_mode(self, value: Any) -> None:
-        logger.debug("verify_mode=%r ignored: the certpolicy engine verifies", value)
+        if isinstance(self, PolicySSLContext):
+            logger.debug("verify_mode=%r ignored: the certpolicy engine verifies", value)
+        else:
+            _RAW.verify_mode.__set__(self, value)
 
     @property
     def check_hostname(self) -> bool:
@@ -190,11 +206,46 @@ class PolicySSLContext(ssl.SSLContext):
 
     @property  # type: ignore[override]
     def options(self) -> ssl.Options:
-        return ssl.Options(_ssl._SSLContext.options.__get__(self))  # type: ignore[attr-defined]
+        return ssl.Options(_RAW.options.__get__(self))
 
     @options.setter
     def options(self, value: Any) -> None:
-        _ssl._SSLContext.options.__set__(self, value | ssl.OP_NO_RENEGOTIATION)  # type: ignore[attr-defined]
+        if isinstance(self, PolicySSLContext):
+            value |= ssl.OP_NO_RENEGOTIATION
+        _RAW.options.__set__(self, value)
+
+    @property  # type: ignore[override]
+    def minimum_version(self) -> ssl.TLSVersion:
+        return ssl.TLSVersion(_RAW.minimum_version.__get__(self))
+
+    @minimum_version.setter
+    def minimum_version(self, value: Any) -> None:
+        _RAW.minimum_version.__set__(self, value)
+
+    @property  # type: ignore[override]
+    def maximum_version(self) -> ssl.TLSVersion:
+        return ssl.TLSVersion(_RAW.maximum_version.__get__(self))
+
+    @maximum_version.setter
+    def maximum_version(self, value: Any) -> None:
+        _RAW.maximum_version.__set__(self, value)
+
+    @property  # type: ignore[override]
+    def verify_flags(self) -> ssl.VerifyFlags:
+        return ssl.VerifyFlags(_RAW.verify_flags.__get__(self))
+
+    @verify_flags.setter
+    def verify_flags(self, value: Any) -> None:
+        _RAW.verify_flags.__set__(self, value)
+
+    @property
+    def _msg_callback(self) -> Any:
+        # OpenSSL's message callback (a debugging aid); set here as it is given.
+        return _RAW._msg_callback.__get__(self)
+
+    @_msg_callback.setter
+    def _msg_callback(self, callback: Any) -> None:
+        _RAW._msg_callback.__set__(self, callback)
 
     def load_verify_locations(
         self, cafile: Any = None, capath: Any = None, cadata: Any = None
@@ -248,7 +299,9 @@ class PolicySSLContext(ssl.SSLContext):
     def _enforce(
         self, conn: ssl.SSLSocket | ssl.SSLObject, server_name: str | None, peer: Peer | None
     ) -> Report:
-        """Runs the engine on a finished handshake; raises CertificateCheckError."""
+        """Runs the engine on a finished handshake; raises CertificateCheckError. The peer
+        address counts for the policy only as :meth:`PolicySet.select_connection` allows
+        (a proxy's address must not weaken the checks), unless ``trust_peer_ip``."""
         chain = self._chain_of(conn)
         ip, port = (peer[0], peer[1]) if peer is not None else (None, None)
         host = server_name or ip
@@ -256,32 +309,9 @@ class PolicySSLContext(ssl.SSLContext):
             raise CertificateCheckError(
                 "certificate check impossible: no server name and no peer address"
             )
-        if server_name and ip is not None and not self._trust_peer_ip:
-            ip = self._guarded_ip(server_name, ip, port)
-        return self._engine.enforce(chain, host, ip=ip, port=port)
-
-    def _guarded_ip(self, host: str, ip: str, port: int | None) -> str | None:
-        """The peer address, unless using it would select a weaker policy than the server
-        name alone. Through a proxy (HTTP CONNECT, SOCKS) the peer is the proxy, not the
-        server: a proxy in an intranet range must not lower the checks of every site behind
-        it. ``trust_peer_ip=True`` (direct connections only) lets the address always count."""
-        policies = self._engine.policies
-        try:
-            by_address = policies.select(host, ip, port)
-            by_name = policies.select(host, None, port)
-        except CertPolicyError:
-            return ip  # the engine reports the bad name or address itself
-        if by_address is by_name or not _weaker(by_address, by_name):
-            return ip
-        logger.debug(
-            "peer address %s not used to select the policy for %s: policy %r would check less "
-            "than %r (pass trust_peer_ip=True to ssl_context() for direct connections)",
-            ip,
-            host,
-            by_address.name,
-            by_name.name,
+        return self._engine.enforce(
+            chain, host, ip=ip, port=port, trust_peer_ip=self._trust_peer_ip
         )
-        return None
 
     def _chain_of(self, conn: ssl.SSLSocket | ssl.SSLObject) -> list[bytes]:
         """The chain the server presented. A resumed session carries no chain (OpenSSL
@@ -304,16 +334,6 @@ class PolicySSLContext(ssl.SSLContext):
         with self._chains_lock:
             remembered = self._chains.get(leaf)
         return list(remembered) if remembered is not None else [leaf]
-
-
-def _weaker(candidate: Any, reference: Any) -> bool:
-    """True when ``candidate`` turns off a check ``reference`` runs, or loosens one."""
-    return (
-        (reference.check_chain and not candidate.check_chain)
-        or (reference.check_hostname and not candidate.check_hostname)
-        or (reference.check_revocation and not candidate.check_revocation)
-        or (candidate.allow_common_name and not reference.allow_common_name)
-    )
 
 
 def _policy_context(context: ssl.SSLContext) -> PolicySSLContext:

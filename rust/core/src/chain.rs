@@ -402,6 +402,55 @@ impl<'s> Candidates<'s> {
     }
 }
 
+/// A server certificate that is itself a trust anchor (byte for byte an imported certificate,
+/// typically self-signed, whether or not it says CA:TRUE): trusted as it is (RFC 5280 section
+/// 6.1.1 (d): the anchor is the start of every path, so a path of the anchor alone is
+/// complete), with its validity period still checked. The path is the anchor alone, listed
+/// once.
+fn anchor_as_leaf(leaf: &[u8], anchor: usize, options: VerifyOptions) -> Result<ChainPath, Error> {
+    let (not_before, not_after) = der::validity(leaf).ok_or_else(|| {
+        Error::chain(
+            ChainErrorKind::Malformed,
+            format!(
+                "certificate \"{}\" is a trust anchor with an unreadable validity period",
+                subject_of(leaf)
+            ),
+        )
+    })?;
+    let at = i64::try_from(options.at_unix_seconds).unwrap_or(i64::MAX);
+    let outside = if at > not_after {
+        Some((
+            ChainErrorKind::Expired,
+            format!("expired at {}", crate::timefmt::rfc3339(not_after)),
+        ))
+    } else if at < not_before {
+        Some((
+            ChainErrorKind::NotYetValid,
+            format!(
+                "is not valid before {}",
+                crate::timefmt::rfc3339(not_before)
+            ),
+        ))
+    } else {
+        None
+    };
+    if let Some((kind, state)) = outside {
+        return Err(Error::chain(
+            kind,
+            format!(
+                "certificate \"{}\" is not trusted: it is a trust anchor, but it {state} \
+                 (checked at {})",
+                subject_of(leaf),
+                crate::timefmt::rfc3339(at)
+            ),
+        ));
+    }
+    Ok(ChainPath {
+        presented: Vec::new(),
+        anchor,
+    })
+}
+
 /// Path building and validation: the work behind every `verify_chain*` function.
 fn verify_path(
     chain: &[&[u8]],
@@ -410,6 +459,9 @@ fn verify_path(
     cache: Option<&ChainCache>,
 ) -> Result<ChainPath, Error> {
     check_presented(chain)?;
+    if let Some(anchor) = store.anchor_index_of(chain[0]) {
+        return anchor_as_leaf(chain[0], anchor, options);
+    }
     let leaf_der = CertificateDer::from(chain[0]);
     let leaf = EndEntityCert::try_from(&leaf_der).map_err(|err| {
         Error::chain(
@@ -509,6 +561,36 @@ mod tests {
         let mut store = TrustStore::new();
         store.add_der(&testdata::root()).expect("root parses");
         store
+    }
+
+    #[test]
+    fn a_leaf_that_is_an_anchor_is_its_own_path_listed_once() {
+        let root = testdata::root();
+        let path = verify_chain(&[&root], &store(), VerifyOptions::at(testdata::NOW))
+            .expect("an imported certificate is trusted as it is");
+        assert_eq!(path.len(), 1);
+        assert_eq!(path[0].as_ref(), root.as_slice());
+        // Extra certificates presented after it change nothing.
+        let leaf = testdata::leaf();
+        let path = verify_chain(&[&root, &leaf], &store(), VerifyOptions::at(testdata::NOW))
+            .expect("still trusted");
+        assert_eq!(path.len(), 1);
+    }
+
+    #[test]
+    fn a_leaf_that_is_an_anchor_must_still_be_valid() {
+        let root = testdata::root();
+        let far_future = 4_102_444_800 * 2; // long after any test certificate expires
+        let err =
+            verify_chain(&[&root], &store(), VerifyOptions::at(far_future)).expect_err("expired");
+        assert_eq!(err.chain_kind(), Some(ChainErrorKind::Expired));
+        assert!(
+            err.to_string()
+                .contains("is a trust anchor, but it expired"),
+            "{err}"
+        );
+        let err = verify_chain(&[&root], &store(), VerifyOptions::at(0)).expect_err("too early");
+        assert_eq!(err.chain_kind(), Some(ChainErrorKind::NotYetValid));
     }
 
     #[test]
@@ -658,9 +740,11 @@ mod tests {
         store.add_der(&testdata::root()).expect("root");
         let candidates = Candidates::for_chain(&[&leaf, &int], &store);
         assert!(matches!(&candidates, Candidates::Selected { indexes, .. } if indexes == &[1]));
+        // The pinned leaf is itself an anchor: it is its own path (RFC 5280 section 6.1.1 (d)).
         let path =
             verify_chain(&[&leaf, &int], &store, VerifyOptions::at(testdata::NOW)).expect("valid");
-        assert_eq!(path[2].as_ref(), testdata::root().as_slice());
+        assert_eq!(path.len(), 1);
+        assert_eq!(path[0].as_ref(), leaf.as_slice());
         // An unreadable certificate offers every anchor (webpki then rejects it).
         let all = Candidates::for_chain(&[b"garbage"], &store);
         assert!(matches!(all, Candidates::All(anchors) if anchors.len() == 2));

@@ -1,7 +1,7 @@
 //! The trust store: the set of anchors that path building may end at (RFC 5280 section 6.1.1
 //! (d), "trust anchor information"). Anchors are parsed once when added, never per check.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use rustls_pki_types::pem::PemObject;
@@ -30,7 +30,9 @@ pub(crate) struct Anchor {
 pub struct TrustStore {
     anchors: Vec<TrustAnchor<'static>>,
     certs: Vec<Anchor>,
-    fingerprints: HashSet<[u8; 32]>,
+    /// Anchor indexes by SHA-256 of their DER: duplicates are refused, and a presented
+    /// certificate that is itself an anchor is found without path building.
+    fingerprints: HashMap<[u8; 32], usize>,
     /// Anchor indexes by subject (the Name's contents), so path building is offered only the
     /// anchors that can issue a presented certificate, however large the store.
     by_subject: HashMap<Box<[u8]>, Vec<usize>>,
@@ -49,7 +51,7 @@ impl Default for TrustStore {
         Self {
             anchors: Vec::new(),
             certs: Vec::new(),
-            fingerprints: HashSet::new(),
+            fingerprints: HashMap::new(),
             by_subject: HashMap::new(),
             generation: next_generation(),
         }
@@ -107,6 +109,14 @@ impl TrustStore {
         self.certs.get(index)
     }
 
+    /// The index of the anchor that is byte for byte `der`, if any (an imported server
+    /// certificate, typically self-signed).
+    pub fn anchor_index_of(&self, der: &[u8]) -> Option<usize> {
+        let index = *self.fingerprints.get(&sha256(der))?;
+        // The fingerprint is SHA-256; comparing the bytes as well costs nothing here.
+        (self.anchor_der(index)?.as_ref() == der).then_some(index)
+    }
+
     /// Indexes of the anchors whose subject is `subject` (a Name's contents), in store order.
     pub(crate) fn anchors_with_subject(&self, subject: &[u8]) -> &[usize] {
         self.by_subject.get(subject).map_or(&[], Vec::as_slice)
@@ -122,7 +132,7 @@ impl TrustStore {
             )));
         }
         let fingerprint = sha256(der);
-        if self.fingerprints.contains(&fingerprint) {
+        if self.fingerprints.contains_key(&fingerprint) {
             return Ok(false);
         }
         if self.anchors.len() >= MAX_TRUST_ANCHORS {
@@ -148,7 +158,7 @@ impl TrustStore {
             profile,
             validity,
         });
-        self.fingerprints.insert(fingerprint);
+        self.fingerprints.insert(fingerprint, self.certs.len() - 1);
         self.generation = next_generation();
         Ok(true)
     }

@@ -58,7 +58,7 @@ const SAMPLED_TAIL_BYTES: usize = 64;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChainPath {
     /// Indexes into the presented chain, leaf (0) first, then each intermediate of the path
-    /// in leaf-to-anchor order.
+    /// in leaf-to-anchor order; empty when the leaf is itself the anchor.
     pub presented: Vec<usize>,
     /// Index of the trust anchor in the store ([`TrustStore::anchor_der`]).
     pub anchor: usize,
