@@ -12,6 +12,8 @@ import pytest
 import certpolicy as cp
 from test_tls_server import self_signed, tls_server
 
+from pki import make_root
+
 
 def engine_trusting(*certs: bytes) -> cp.Engine:
     store = cp.TrustStore()
@@ -54,7 +56,29 @@ def test_an_imported_certificate_must_still_be_valid() -> None:
     error = report.result("chain").error
     assert isinstance(error, cp.ChainError)
     assert error.kind == "expired"
-    assert "is a trust anchor, but it expired" in str(error)
+    assert "expired at" in str(error)
+
+
+def test_server_certificate_rules_still_apply() -> None:
+    """No issuer vouches for an imported certificate, so the server-certificate rules that
+    need none still run: here the extended key usage must allow TLS servers."""
+    appliance = self_signed(["nas.corp.example"], client_only=True)
+    report = engine_trusting(appliance.der).check([appliance.der], "nas.corp.example")
+    assert not report.ok
+    error = report.result("chain").error
+    assert isinstance(error, cp.ChainError)
+    assert error.kind == "constraints"
+    assert "serverAuth" in str(error)
+
+
+def test_a_certificate_a_ca_issued_is_not_its_own_path(tmp_path: Path) -> None:
+    """Trusting a CA-issued server certificate byte for byte does not skip its issuer: it is
+    verified up to its CA (when that is trusted too) and its revocation is checked."""
+    root = make_root("pinning root")
+    leaf = root.issue_leaf(["pinned.example"])
+    report = engine_trusting(leaf.der, root.der).check([leaf.der], "pinned.example")
+    assert report.verified_path == (leaf.der, root.der)
+    assert report.result("revocation").status == "failed"  # no CRL/OCSP URL: unavailable
 
 
 def test_hostname_still_applies() -> None:

@@ -117,9 +117,13 @@ def test_ip_selects_the_intranet_policy(web: Pki) -> None:
         ),
         NO_REVOCATION,
     )
-    report = engine.enforce(web.chain, "anything.internal", ip="10.0.0.5")
+    report = engine.enforce(web.chain, "anything.internal", ip="10.0.0.5", trust_peer_ip=True)
     assert report.policy.name == "Intranet"
     assert report.result("hostname").status == "skipped"
+    # Without trust_peer_ip the address may be a proxy's: it cannot lower the checks.
+    guarded = engine.check(web.chain, "anything.internal", ip="10.0.0.5")
+    assert guarded.policy.name != "Intranet"
+    assert "was set aside" in guarded.reason
 
 
 def test_revocation_fails_closed_until_implemented(web: Pki) -> None:

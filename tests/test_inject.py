@@ -237,3 +237,35 @@ def test_inject_refuses_what_is_not_an_engine() -> None:
     with pytest.raises(TypeError):
         cp.inject_into_ssl(object())  # type: ignore[arg-type]
     assert injected_checker() is None
+
+
+def test_a_context_cannot_be_made_to_skip_the_engine(injected: cp.Engine) -> None:
+    """Enforcement lives in wrap_socket/wrap_bio and the socket classes: a subclass made while
+    injected (as gevent's ssl makes one) or an instance may not replace them (fail closed)."""
+    with pytest.raises(TypeError, match="could not be checked"):
+
+        class OwnSockets(ssl.SSLContext):
+            def wrap_socket(self, *args: object, **kwargs: object) -> ssl.SSLSocket:
+                raise AssertionError("never reached")
+
+    with pytest.raises(TypeError, match="could not be checked"):
+
+        class OwnSocketClass(ssl.SSLContext):
+            sslsocket_class = ssl.SSLSocket
+
+    context = ssl.create_default_context()
+    with pytest.raises(TypeError):
+        context.sslsocket_class = ssl.SSLSocket  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        context.sslobject_class = ssl.SSLObject  # type: ignore[misc]
+    assert context.sslsocket_class.__name__ == "PolicySSLSocket"
+
+
+def test_isinstance_answers_for_the_injected_class_only(injected: cp.Engine) -> None:
+    class Mine(ssl.SSLContext):  # subclasses the injected class
+        pass
+
+    plain = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    assert isinstance(plain, ssl.SSLContext)
+    assert not isinstance(plain, Mine)
+    assert isinstance(Mine(ssl.PROTOCOL_TLS_CLIENT), Mine)

@@ -149,21 +149,57 @@ def test_self_hosted_instance_keeps_its_instance_policy(pki: Pki, tmp_path: Path
     assert "<!-- MID Server configuration -->" in config.read_text()
 
 
-def test_administrator_type_names_and_bad_rows(pki: Pki, tmp_path: Path) -> None:
-    bad = row("Partner", "Extranet", hosts="partner.example")
-    with running_instance(pki, tmp_path, [OVERRIDE, INSTANCE, INTRANET, bad]) as instance:
+def test_administrator_type_names(pki: Pki, tmp_path: Path) -> None:
+    with running_instance(pki, tmp_path, [OVERRIDE, INSTANCE, INTRANET]) as instance:
         config = agent_config(
             tmp_path / "agent", instance.url, use_instance=True, root_pem=pki.root.pem
         )
         with cp.Engine.from_config(config) as engine:
             result = engine.sync_policies(timeout=5)
     assert result.ok, result.reason
-    assert [r for r in result.rejected if "'Extranet' is not a policy type" in r]
     kinds = {p.name: p.kind for p in result.policies}
     assert kinds["Appliance"] == "override"
     assert kinds["ServiceNow"] == "instance"
     assert kinds["Lab network"] == "intranet"
-    assert "Partner" not in kinds
+
+
+def test_an_unknown_type_fails_the_sync_naming_the_row(pki: Pki, tmp_path: Path) -> None:
+    bad = row("Partner", "Extranet", hosts="partner.example")
+    with running_instance(pki, tmp_path, [OVERRIDE, INSTANCE, bad]) as instance:
+        config = agent_config(
+            tmp_path / "agent", instance.url, use_instance=True, root_pem=pki.root.pem
+        )
+        with cp.Engine.from_config(config) as engine:
+            before = engine.policies
+            result = engine.sync_policies(timeout=5)
+            assert engine.policies is before
+    assert not result.ok
+    assert len(result.rejected) == 1
+    assert "row 2 ('Partner'): type 'Extranet' is not a policy type" in result.rejected[0]
+
+
+def test_the_sync_connection_is_not_weakened_by_the_peer_address(tmp_path: Path) -> None:
+    """An override with every check off for the instance's address (127.0.0.1) must not
+    make the sync connection unchecked: whoever answers for the instance's name (DNS) must
+    not pick its checks. The impostor's root is not trusted, so it gets no request."""
+    impostor = make_pki(["localhost", "127.0.0.1"])
+    loopback_off = cp.Policy(
+        "Loopback",
+        "override",
+        ip_ranges=["127.0.0.0/8"],
+        check_chain=False,
+        check_hostname=False,
+        check_revocation=False,
+    )
+    with running_instance(impostor, tmp_path, [INSTANCE]) as fake:
+        config = agent_config(tmp_path / "agent", fake.url, use_instance=False)
+        with cp.Engine.from_config(config) as engine:
+            engine._replace_policies(cp.PolicySet([*engine.policies, loopback_off]))
+            assert engine.policies.select("localhost", "127.0.0.1").name == "Loopback"
+            result = engine.sync_policies(timeout=5)
+        assert fake.server.requests == []
+    assert not result.ok
+    assert "not trusted" in result.reason
 
 
 def test_table_intranet_and_internet_rows_replace_the_defaults(pki: Pki, tmp_path: Path) -> None:
@@ -238,6 +274,56 @@ def test_a_corrupt_saved_file_is_reported_and_ignored(
     listing = run("policy", "list", "--config", str(config))
     assert listing.returncode == 0
     assert "saved policies ignored" in listing.stdout
+
+
+def test_saved_policies_of_another_instance_or_that_clash_are_ignored(
+    pki: Pki, tmp_path: Path
+) -> None:
+    with running_instance(
+        pki, tmp_path, [OVERRIDE, row("Instance", "override", hosts="x.example")]
+    ) as instance:
+        config = agent_config(
+            tmp_path / "agent", instance.url, use_instance=False, root_pem=pki.root.pem
+        )
+        with cp.Engine.from_config(config) as engine:
+            assert engine.sync_policies(timeout=5).ok is False  # "Instance" clashes
+        agent_config(tmp_path / "agent", instance.url, use_instance=False, root_pem=pki.root.pem)
+    saved = tmp_path / "agent" / "certpolicy-policies.json"
+    document = {
+        "format": 1,
+        "synced_at": "2026-12-01T00:00:00+00:00",
+        "source": instance.url,
+        "rejected": [],
+        "policies": [cp.Policy("Instance", "override", hosts=["x.example"]).to_dict()],
+    }
+    saved.write_text(json.dumps(document))
+    clash = cp.Engine.from_config(config)
+    assert clash.saved_policies_problem is not None
+    assert "no longer fit config.xml" in clash.saved_policies_problem
+    assert [p.name for p in clash.policies] == ["Instance", "Intranet", "Internet"]
+    document["source"] = "https://old-instance.example"
+    document["policies"] = [cp.Policy("Appliance", "override", hosts=["a.example"]).to_dict()]
+    saved.write_text(json.dumps(document))
+    moved = cp.Engine.from_config(config)
+    assert moved.saved_policies_problem is not None
+    assert "saved from https://old-instance.example" in moved.saved_policies_problem
+    assert "Appliance" not in [p.name for p in moved.policies]
+
+
+def test_toml_policies_survive_a_sync(pki: Pki, tmp_path: Path) -> None:
+    with running_instance(pki, tmp_path, [OVERRIDE, INSTANCE]) as instance:
+        agent_config(tmp_path, instance.url, use_instance=False, root_pem=pki.root.pem)
+        toml = tmp_path / "certpolicy.toml"
+        toml.write_text(
+            'config_xml = "config.xml"\n'
+            '[trust]\ndefaults = false\nfiles = ["certpolicy-trust.pem"]\n'
+            '[[policy]]\nname = "Printers"\nkind = "override"\nhosts = ["*.printers.example"]\n'
+        )
+        with cp.Engine.from_config(toml) as engine:
+            assert engine.sync_policies(timeout=5).ok
+            names = [p.name for p in engine.policies]
+    assert "Printers" in names
+    assert "Appliance" in names
 
 
 def test_dry_run_changes_nothing(pki: Pki, tmp_path: Path) -> None:

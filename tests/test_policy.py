@@ -296,3 +296,18 @@ def test_order_out_of_range_is_a_policy_error() -> None:
         cp.Policy("X", "override", order=2**63)
     with pytest.raises(cp.PolicyError, match="out of range"):
         cp.PolicySet.from_records([{"name": "X", "type": "override", "order": "9" * 20}])
+
+
+def test_a_proxy_address_cannot_weaken_an_ip_literal_host() -> None:
+    """http.client, urllib3 and httpx pass an IP-literal URL host as the server name; the
+    peer (perhaps a proxy in an intranet range) must not lower its checks either."""
+    ps = cp.PolicySet.defaults(fresh_install=False)  # upgrade: intranet checks off
+    for host in ("93.184.216.34", "2001:db8::1"):
+        chosen = ps.select_connection(host, "10.0.0.5", 443)
+        assert chosen.policy.name == "Internet"
+        assert chosen.ip_set_aside == "10.0.0.5"
+        assert ps.select_connection(host, "10.0.0.5", 443, trust_peer_ip=True).policy.name == (
+            "Intranet"
+        )
+    # An IP-literal host in an intranet range is selected by its own address.
+    assert ps.select_connection("10.1.2.3", "10.1.2.3").policy.name == "Intranet"

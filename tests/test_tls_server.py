@@ -198,6 +198,7 @@ def self_signed(
     common_name: str | None = None,
     ca: bool = False,
     not_after: dt.datetime = END,
+    client_only: bool = False,
 ) -> Cert:
     """A self-signed server certificate, like an intranet appliance's: CA:FALSE, or CA:TRUE
     as ``openssl req -x509`` makes them."""
@@ -212,7 +213,16 @@ def self_signed(
         .not_valid_before(START)
         .not_valid_after(not_after)
         .add_extension(x509.BasicConstraints(ca=ca, path_length=None), True)
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), False)
+        .add_extension(
+            x509.ExtendedKeyUsage(
+                [
+                    ExtendedKeyUsageOID.CLIENT_AUTH
+                    if client_only
+                    else ExtendedKeyUsageOID.SERVER_AUTH
+                ]
+            ),
+            False,
+        )
         .add_extension(_san(names), False)
         .sign(key, hashes.SHA256())
     )

@@ -34,6 +34,7 @@ from certpolicy.policy import (
     default_policies,
     defaults_origin,
     load_saved_policies,
+    saved_policies_path,
     sync_failed,
     sync_policies,
 )
@@ -79,6 +80,10 @@ class Engine:
         self._origins: Mapping[str, str] = dict(origins or {})
         # Why saved policies beside config.xml were ignored, when they were.
         self.saved_policies_problem: str | None = None
+        # Policies of a certpolicy.toml [[policy]] list that extend the config.xml ones, kept
+        # so every sync extends its result the same way (and their origin).
+        self._extra_policies: tuple[tuple[Policy, ...], str] = ((), "")
+        self._sync_lock = threading.Lock()
         self._sync_stop: threading.Event | None = None
         self._sync_thread: threading.Thread | None = None
         self._trust = trust if trust is not None else TrustStore.default()
@@ -157,6 +162,8 @@ class Engine:
         ("fresh_install" or "upgrade") overrides the config's ``certpolicy.defaults``.
         ``sync_interval`` (seconds) starts a background re-sync (see :meth:`start_sync`)."""
         target = Path(path)
+        if defaults is not None:
+            defaults = _defaults_mode(defaults, "Engine.from_config")
         if target.suffix.lower() == ".xml":
             engine = _engine_from_config_xml(cls, target, defaults)
         elif target.suffix.lower() == ".toml":
@@ -175,7 +182,6 @@ class Engine:
             raise ConfigError(f"sync interval must be > 0, not {interval}")
         if self._config is None:
             raise ConfigError("periodic sync needs an engine made from a config.xml")
-        self.stop_sync()
         stop = threading.Event()
 
         def run() -> None:
@@ -186,17 +192,22 @@ class Engine:
                     logger.exception("periodic policy sync failed")
 
         thread = threading.Thread(target=run, name="certpolicy-policy-sync", daemon=True)
-        self._sync_stop, self._sync_thread = stop, thread
-        thread.start()
+        with self._sync_lock:
+            previous = self._take_sync()
+            self._sync_stop, self._sync_thread = stop, thread
+            thread.start()
+        _stop(previous)
 
     def stop_sync(self) -> None:
         """Stops the periodic sync, if any (waits for a sync in progress to end)."""
-        stop, thread = self._sync_stop, self._sync_thread
+        with self._sync_lock:
+            running = self._take_sync()
+        _stop(running)
+
+    def _take_sync(self) -> tuple[threading.Event | None, threading.Thread | None]:
+        running = (self._sync_stop, self._sync_thread)
         self._sync_stop = self._sync_thread = None
-        if stop is not None:
-            stop.set()
-        if thread is not None and thread is not threading.current_thread():
-            thread.join()
+        return running
 
     def sync_policies(self, *, timeout: float = 10.0, dry_run: bool = False) -> SyncResult:
         """Fetches the instance's policy table over a connection checked by the policy in
@@ -212,9 +223,15 @@ class Engine:
             return sync_failed(self._policies, reason)
 
         def https_get(url: str, headers: Mapping[str, str], seconds: float) -> tuple[int, bytes]:
-            # A direct connection to the instance, checked before any request byte.
-            context = self.ssl_context(trust_peer_ip=True)
+            # Checked before any request byte. The peer address cannot weaken the policy:
+            # whoever answers for the instance's name (DNS) must not pick its checks.
+            context = self.ssl_context(trust_peer_ip=False)
             return checked_https_get(context, url, headers=headers, timeout=seconds)
+
+        extra, origin = self._extra_policies
+
+        def extend(composed: ComposedPolicies) -> ComposedPolicies:
+            return composed.with_extra(extra, origin) if extra else composed
 
         return sync_policies(
             config,
@@ -223,6 +240,7 @@ class Engine:
             timeout=timeout,
             install=self._replace_policies,
             dry_run=dry_run,
+            extend=extend,
         )
 
     def check(
@@ -234,15 +252,15 @@ class Engine:
         port: int | None = 443,
         at: dt.datetime | None = None,
         offline: bool = False,
-        trust_peer_ip: bool = True,
+        trust_peer_ip: bool = False,
     ) -> Report:
         """Runs the checks of the policy selected for (host, ip, port) on a presented chain
         (DER, leaf first) and reports each: passed, failed or skipped by the policy.
 
-        ``ip`` is the address connected to. With ``trust_peer_ip=False`` (what
-        ``ssl_context()``, the integrations and the CLI use unless told the connection is
-        direct) it counts only when it does not select a weaker policy than ``host`` alone,
-        since it may be a proxy's; the report's reason says when it was set aside (see
+        ``ip`` is the address connected to. It counts only when it does not select a weaker
+        policy than ``host`` alone, since it may be a proxy's (the report's reason says when
+        it was set aside), unless ``trust_peer_ip=True`` says the connection is direct: the
+        same rule as ``ssl_context()``, the integrations and the CLI (see
         :meth:`PolicySet.select_connection`). ``port=None`` means the port is unknown:
         port-specific host patterns do not match and the report's port is 0.
         ``offline=True`` fetches nothing: a revocation check the policy enables is reported
@@ -418,7 +436,7 @@ class Engine:
         ip: str | None = None,
         port: int | None = 443,
         at: dt.datetime | None = None,
-        trust_peer_ip: bool = True,
+        trust_peer_ip: bool = False,
     ) -> Report:
         """Like :meth:`check`, but raises the failure (a :class:`CertificateCheckError`)."""
         report = self.check(chain, host, ip=ip, port=port, at=at, trust_peer_ip=trust_peer_ip)
@@ -470,6 +488,15 @@ class Engine:
         return report
 
 
+def _stop(running: tuple[threading.Event | None, threading.Thread | None]) -> None:
+    """Stops a periodic sync thread (never joining from itself)."""
+    stop, thread = running
+    if stop is not None:
+        stop.set()
+    if thread is not None and thread is not threading.current_thread():
+        thread.join()
+
+
 def _subject_or_none(cert: bytes) -> str | None:
     try:
         return cert_info(cert)["subject"]
@@ -500,9 +527,20 @@ def _agent_policies(
     if defaults is not None:
         config = dataclasses.replace(config, defaults=_defaults_mode(defaults, str(path)))
     saved, problem = load_saved_policies(path)
+    where = saved_policies_path(path)
+    if saved is not None and saved.source != (config.url or "").rstrip("/"):
+        problem = f"{where}: saved from {saved.source}, but config.xml names {config.url}"
+        saved = None
+    composed = compose_policies(config, saved)
+    if saved is not None:
+        try:
+            PolicySet(composed.policies)  # e.g. a saved name that now clashes
+        except CertPolicyError as exc:
+            problem = f"{where}: the saved policies no longer fit config.xml: {exc}"
+            composed = compose_policies(config, None)
     if problem is not None:
         logger.warning("saved policies ignored, using bootstrap + defaults: %s", problem)
-    return config, compose_policies(config, saved), problem
+    return config, composed, problem
 
 
 def _engine_from_config_xml(cls: type[Engine], path: Path, defaults: str | None) -> Engine:
@@ -533,7 +571,8 @@ def _engine_from_toml(cls: type[Engine], path: Path, defaults: str | None) -> En
         # The config.xml's policies, extended by the [[policy]] entries (a name clash is an
         # error, never a silent replacement).
         config, composed, problem = _agent_policies(base / str(data["config_xml"]), defaults)
-        composed = composed.with_extra(toml_policies, f"{path.name} [[policy]]")
+        extra = (tuple(toml_policies), f"{path.name} [[policy]]")
+        composed = composed.with_extra(*extra)
     elif "policy" in data:
         composed = ComposedPolicies(
             tuple(toml_policies), {p.name: f"{path.name} [[policy]]" for p in toml_policies}
@@ -566,6 +605,8 @@ def _engine_from_toml(cls: type[Engine], path: Path, defaults: str | None) -> En
         raise ConfigError(f"{path}: [revocation]: {exc}") from exc
     engine = cls(policies, trust, revocation, config=config, origins=composed.origins)
     engine.saved_policies_problem = problem
+    if config is not None:
+        engine._extra_policies = extra
     return engine
 
 

@@ -85,7 +85,7 @@ def _fetch_settings(engine: Engine, args: argparse.Namespace, **changes: Any) ->
 
 def _checked_pool(engine: Engine) -> urllib3.PoolManager:
     """A pool whose https:// connections the engine checks before any request byte."""
-    return urllib3.PoolManager(ssl_context=engine.ssl_context(trust_peer_ip=True))
+    return urllib3.PoolManager(ssl_context=engine.ssl_context(trust_peer_ip=False))
 
 
 def _download(engine: Engine, url: str, settings: RevocationConfig) -> bytes:

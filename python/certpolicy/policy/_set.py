@@ -44,14 +44,6 @@ class Selection(NamedTuple):
     ip_set_aside: str | None = None
 
 
-def _is_ip_literal(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host.strip("[]"))
-    except ValueError:
-        return False
-    return True
-
-
 class PolicySet:
     """An immutable set of policies with a compiled matcher.
 
@@ -157,8 +149,9 @@ class PolicySet:
         lets the address always count. When the address is set aside the selection says so.
         """
         by_address = self.explain(host, ip, port)
-        if ip is None or trust_peer_ip or _is_ip_literal(host):
+        if ip is None or trust_peer_ip:
             return by_address
+        # An IP-literal host is compared too: by name, it is selected by its own address.
         by_name = self.explain(host, None, port)
         if by_address.policy is by_name.policy or not by_address.policy.weaker_than(by_name.policy):
             return by_address

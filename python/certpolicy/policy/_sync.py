@@ -6,8 +6,9 @@ The table's override, intranet and internet rows always apply; its instance rows
 ``mid.ssl.use.instance.security.policy=true``, which also writes their checks into config.xml's
 bootstrap parameters (with the flag false config.xml is never written). How the result is put
 together is :mod:`._compose`'s job. A good sync is saved beside config.xml (:mod:`._saved`).
-A bad row is rejected with its reason and the rest still apply; a sync whose rows are all bad,
-or that cannot reach the instance, keeps the last good policies and says why.
+Every bad row is named with its reason and the sync then applies nothing (a dropped row could
+be a stricter override, or an intranet row whose absence brings back a weaker default): like
+a sync that cannot reach the instance, it keeps the last good policies and says why.
 
 The HTTPS request is not made here: the caller (the engine) passes an :data:`HttpsGet` whose
 connection it has checked before any request byte is sent, so this layer never needs TLS."""
@@ -19,13 +20,14 @@ import datetime as dt
 import http.client
 import json
 import logging
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from certpolicy.errors import CertPolicyError, ConfigError, PolicyError
-from certpolicy.policy._compose import compose_policies
+from certpolicy.policy._compose import ComposedPolicies, compose_policies
 from certpolicy.policy._config_xml import AgentConfig
 from certpolicy.policy._policy import Policy
 from certpolicy.policy._records import policy_from_record
@@ -46,8 +48,9 @@ HttpsGet = Callable[[str, Mapping[str, str], float], tuple[int, bytes]]
 @dataclass(frozen=True, slots=True)
 class SyncResult:
     """What a sync did: ``ok``, why (``reason``), and the policies now in force (with
-    ``dry_run=True``: the policies that would be). ``rejected`` gives the reason of every
-    table row that was not taken; ``saved_to`` is the file the policies were saved in."""
+    ``dry_run=True``: the policies that would be). ``rejected`` gives the reason of every bad
+    table row (any makes the sync fail); ``saved_to`` is the file the policies were saved
+    in."""
 
     ok: bool
     reason: str
@@ -84,8 +87,8 @@ def _table_policies(rows: list[Any]) -> tuple[list[Policy], list[str]]:
             accepted.append(policy_from_record(row, index))
         except PolicyError as exc:
             rejected.append(str(exc))
-    names = [policy.name for policy in accepted]
-    duplicates = {name for name in names if names.count(name) > 1}
+    counts = Counter(policy.name for policy in accepted)
+    duplicates = {name for name, count in counts.items() if count > 1}
     if duplicates:
         rejected += [f"policy name {name!r} is used by more than one row" for name in duplicates]
         accepted = [policy for policy in accepted if policy.name not in duplicates]
@@ -100,6 +103,7 @@ def sync_policies(
     timeout: float = 10.0,
     install: Callable[[PolicySet, Mapping[str, str]], None],
     dry_run: bool = False,
+    extend: Callable[[ComposedPolicies], ComposedPolicies] | None = None,
 ) -> SyncResult:
     """Fetches the policy table with ``https_get`` and, when it gives a usable set: hands it
     to ``install``, saves the table's policies beside config.xml, and (only with
@@ -126,15 +130,20 @@ def sync_policies(
     except (ValueError, KeyError, TypeError, RecursionError) as exc:
         return sync_failed(current, f"malformed policy table response: {exc}")
     accepted, rejected = _table_policies(rows)
-    for reason in rejected:
-        logger.warning("policy sync: table row rejected: %s", reason, extra={"check": "sync"})
-    if rows and not accepted:
-        return sync_failed(current, "every row of the table was rejected: " + "; ".join(rejected))
+    if rejected:
+        # Each bad row is named with its reason. None is dropped alone: a dropped row could
+        # be a stricter override, or an intranet row whose absence brings back a weaker
+        # default, so the last good policies stay until the table is fixed.
+        reasons = "; ".join(rejected)
+        failed = sync_failed(current, f"{len(rejected)} row(s) of the table rejected: {reasons}")
+        return SyncResult(False, failed.reason, current, tuple(rejected))
     table = SavedPolicies(
         tuple(accepted), dt.datetime.now(dt.UTC), config.url.rstrip("/"), tuple(rejected)
     )
     try:
         composed = compose_policies(config, table)
+        if extend is not None:  # e.g. certpolicy.toml [[policy]] entries (rule 4)
+            composed = extend(composed)
         new_set = PolicySet(composed.policies)
     except CertPolicyError as exc:
         return sync_failed(current, f"invalid policy set from the table: {exc}")
@@ -145,8 +154,6 @@ def sync_policies(
             f"{len(ignored)} instance row(s) not used: mid.ssl.use.instance.security.policy "
             "is false, so the bootstrap policy stays the instance policy"
         )
-    if rejected:
-        notes.append(f"{len(rejected)} row(s) rejected: " + "; ".join(rejected))
     if dry_run:
         reason = "dry run: " + "; ".join(notes)
         return SyncResult(True, reason, new_set, tuple(rejected), None, True, composed.origins)

@@ -28,7 +28,7 @@ class ConnectionChecker(Protocol):
         *,
         ip: str | None = None,
         port: int | None = 443,
-        trust_peer_ip: bool = True,
+        trust_peer_ip: bool = False,
     ) -> Report:
         """Checks a presented chain; raises :class:`CertificateCheckError` on failure."""
         ...

@@ -42,6 +42,12 @@ _TRANSPORT_SEARCH_DEPTH: Final = 4
 
 Peer = tuple[str, int]
 
+_CLIENT_ONLY: Final = (
+    "a certpolicy context is for client connections only (while certpolicy.inject_into_ssl "
+    "is in force, make server contexts with ssl.PROTOCOL_TLS_SERVER or "
+    "ssl.create_default_context(ssl.Purpose.CLIENT_AUTH))"
+)
+
 # The C context type under ssl.SSLContext: its attribute descriptors are used directly, so
 # nothing here goes through ssl.py's setters (see the properties of PolicySSLContext).
 _RAW: Any = _ssl._SSLContext
@@ -81,8 +87,8 @@ class PolicySSLSocket(_CheckedBeforeData, ssl.SSLSocket):
     def _enforce(self) -> None:
         context = _policy_context(self.context)
         try:
-            address = self.getpeername()
-            peer: Peer | None = (str(address[0]), int(address[1]))
+            # A (host, port, ...) tuple for IP sockets; other families (AF_UNIX) have none.
+            peer = _as_peer(self.getpeername())
         except OSError:
             peer = None
         try:
@@ -152,10 +158,41 @@ class PolicySSLContext(ssl.SSLContext):
     Everything else (ALPN, ciphers, client certificates, versions) works as usual.
     """
 
-    sslsocket_class = PolicySSLSocket
-    sslobject_class = PolicySSLObject
-
     _engine: ConnectionChecker
+
+    # Enforcement lives in the socket and object classes and in wrap_socket / wrap_bio: a
+    # subclass or an instance that replaced them would connect unchecked (OpenSSL's own
+    # verification is off), so neither may. Refusing is failing closed.
+    _ENFORCING_MEMBERS: Final = ("wrap_socket", "wrap_bio", "sslsocket_class", "sslobject_class")
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        replaced = [name for name in cls._ENFORCING_MEMBERS if name in vars(cls)]
+        if replaced:
+            raise TypeError(
+                f"{cls.__qualname__} replaces {', '.join(replaced)} of a certpolicy context; "
+                "its connections could not be checked. (Under certpolicy.inject_into_ssl every "
+                "ssl.SSLContext subclass is one: create it before injecting, or pass "
+                "engine.ssl_context() to the library instead.)"
+            )
+
+    @property  # type: ignore[override]
+    def sslsocket_class(self) -> type[PolicySSLSocket]:
+        return PolicySSLSocket
+
+    @sslsocket_class.setter
+    def sslsocket_class(self, value: Any) -> None:
+        if not (isinstance(value, type) and issubclass(value, PolicySSLSocket)):
+            raise TypeError("a certpolicy context only makes certpolicy-checked sockets")
+
+    @property  # type: ignore[override]
+    def sslobject_class(self) -> type[PolicySSLObject]:
+        return PolicySSLObject
+
+    @sslobject_class.setter
+    def sslobject_class(self, value: Any) -> None:
+        if not (isinstance(value, type) and issubclass(value, PolicySSLObject)):
+            raise TypeError("a certpolicy context only makes certpolicy-checked objects")
 
     def __new__(cls, engine: ConnectionChecker, *, trust_peer_ip: bool = False) -> PolicySSLContext:
         return super().__new__(cls, ssl.PROTOCOL_TLS_CLIENT)
@@ -268,7 +305,7 @@ class PolicySSLContext(ssl.SSLContext):
         session: ssl.SSLSession | None = None,
     ) -> PolicySSLSocket:
         if server_side:
-            raise ValueError("a certpolicy context is for client connections only")
+            raise ValueError(_CLIENT_ONLY)
         return super().wrap_socket(  # type: ignore[return-value]
             sock,
             server_side=False,
@@ -287,7 +324,7 @@ class PolicySSLContext(ssl.SSLContext):
         session: ssl.SSLSession | None = None,
     ) -> PolicySSLObject:
         if server_side:
-            raise ValueError("a certpolicy context is for client connections only")
+            raise ValueError(_CLIENT_ONLY)
         return super().wrap_bio(  # type: ignore[return-value]
             incoming,
             outgoing,

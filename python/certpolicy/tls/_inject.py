@@ -13,7 +13,11 @@ enforcing contexts too. Server contexts (``PROTOCOL_TLS_SERVER``, as
 
 Not reached: contexts created before the injection (they keep their own verification), and
 clients with TLS stacks of their own (pyOpenSSL, curl bindings such as pycurl, Go or Rust
-extensions, subprocesses).
+extensions, subprocesses). Refused (TypeError, failing closed): an ``ssl.SSLContext``
+subclass defined while injected that replaces ``wrap_socket``, ``wrap_bio`` or the socket
+classes (gevent's ``ssl`` does), since its connections could not be checked. A server that
+makes its context with the generic ``PROTOCOL_TLS`` (or no protocol) gets a client context
+and a clear ValueError on ``server_side=True``: use ``PROTOCOL_TLS_SERVER``.
 """
 
 from __future__ import annotations
@@ -42,13 +46,18 @@ _replaced: dict[tuple[str, str], Any] = {}
 
 class _PlainContextsAreInstances(type):
     """``isinstance(plain_context, ssl.SSLContext)`` stays true while ssl.SSLContext is the
-    injected class: libraries (asyncio among them) check server contexts that way."""
+    injected class: libraries (asyncio among them) check server contexts that way. Only the
+    injected class itself answers so; its subclasses are checked as usual."""
 
     def __instancecheck__(cls, instance: Any) -> bool:
-        return isinstance(instance, _ORIGINAL_SSL_CONTEXT)
+        if cls is InjectedSSLContext:
+            return isinstance(instance, _ORIGINAL_SSL_CONTEXT)
+        return type.__instancecheck__(cls, instance)
 
     def __subclasscheck__(cls, subclass: Any) -> bool:
-        return isinstance(subclass, type) and issubclass(subclass, _ORIGINAL_SSL_CONTEXT)
+        if cls is InjectedSSLContext:
+            return isinstance(subclass, type) and issubclass(subclass, _ORIGINAL_SSL_CONTEXT)
+        return type.__subclasscheck__(cls, subclass)
 
 
 class InjectedSSLContext(PolicySSLContext, metaclass=_PlainContextsAreInstances):

@@ -402,49 +402,31 @@ impl<'s> Candidates<'s> {
     }
 }
 
-/// A server certificate that is itself a trust anchor (byte for byte an imported certificate,
-/// typically self-signed, whether or not it says CA:TRUE): trusted as it is (RFC 5280 section
-/// 6.1.1 (d): the anchor is the start of every path, so a path of the anchor alone is
-/// complete), with its validity period still checked. The path is the anchor alone, listed
-/// once.
-fn anchor_as_leaf(leaf: &[u8], anchor: usize, options: VerifyOptions) -> Result<ChainPath, Error> {
-    let (not_before, not_after) = der::validity(leaf).ok_or_else(|| {
+/// A server certificate that is itself a self-issued trust anchor (byte for byte an imported
+/// certificate, typically self-signed, whether or not it says CA:TRUE): trusted as it is (RFC
+/// 5280 section 6.1.1 (d): the anchor is the start of every path, so a path of the anchor alone
+/// is complete), with its validity period and the server-certificate rules that need no issuer
+/// still checked ([`profile::check_pinned_leaf`]). The path is the anchor alone, listed once.
+fn anchor_as_leaf(
+    leaf: &[u8],
+    anchor: usize,
+    store: &TrustStore,
+    options: VerifyOptions,
+) -> Result<ChainPath, Error> {
+    let profile = store
+        .anchor_at(anchor)
+        .map(|stored| &stored.profile)
+        .ok_or_else(|| internal_error("anchor"))?;
+    profile::check_pinned_leaf(leaf, profile, options.at_unix_seconds).map_err(|rejection| {
         Error::chain(
-            ChainErrorKind::Malformed,
+            rejection.kind,
             format!(
-                "certificate \"{}\" is a trust anchor with an unreadable validity period",
-                subject_of(leaf)
+                "certificate \"{}\" is not trusted: {}",
+                subject_of(leaf),
+                rejection.reason
             ),
         )
     })?;
-    let at = i64::try_from(options.at_unix_seconds).unwrap_or(i64::MAX);
-    let outside = if at > not_after {
-        Some((
-            ChainErrorKind::Expired,
-            format!("expired at {}", crate::timefmt::rfc3339(not_after)),
-        ))
-    } else if at < not_before {
-        Some((
-            ChainErrorKind::NotYetValid,
-            format!(
-                "is not valid before {}",
-                crate::timefmt::rfc3339(not_before)
-            ),
-        ))
-    } else {
-        None
-    };
-    if let Some((kind, state)) = outside {
-        return Err(Error::chain(
-            kind,
-            format!(
-                "certificate \"{}\" is not trusted: it is a trust anchor, but it {state} \
-                 (checked at {})",
-                subject_of(leaf),
-                crate::timefmt::rfc3339(at)
-            ),
-        ));
-    }
     Ok(ChainPath {
         presented: Vec::new(),
         anchor,
@@ -460,7 +442,13 @@ fn verify_path(
 ) -> Result<ChainPath, Error> {
     check_presented(chain)?;
     if let Some(anchor) = store.anchor_index_of(chain[0]) {
-        return anchor_as_leaf(chain[0], anchor, options);
+        // Only a self-issued anchor is its own path: a trusted certificate that a CA issued
+        // is verified up to that CA as usual, so its revocation can be checked.
+        let self_issued = der::issuer(chain[0])
+            .is_some_and(|issuer| store.anchors_with_subject(issuer).contains(&anchor));
+        if self_issued {
+            return anchor_as_leaf(chain[0], anchor, store, options);
+        }
     }
     let leaf_der = CertificateDer::from(chain[0]);
     let leaf = EndEntityCert::try_from(&leaf_der).map_err(|err| {
@@ -584,11 +572,7 @@ mod tests {
         let err =
             verify_chain(&[&root], &store(), VerifyOptions::at(far_future)).expect_err("expired");
         assert_eq!(err.chain_kind(), Some(ChainErrorKind::Expired));
-        assert!(
-            err.to_string()
-                .contains("is a trust anchor, but it expired"),
-            "{err}"
-        );
+        assert!(err.to_string().contains("expired at"), "{err}");
         let err = verify_chain(&[&root], &store(), VerifyOptions::at(0)).expect_err("too early");
         assert_eq!(err.chain_kind(), Some(ChainErrorKind::NotYetValid));
     }
@@ -740,11 +724,11 @@ mod tests {
         store.add_der(&testdata::root()).expect("root");
         let candidates = Candidates::for_chain(&[&leaf, &int], &store);
         assert!(matches!(&candidates, Candidates::Selected { indexes, .. } if indexes == &[1]));
-        // The pinned leaf is itself an anchor: it is its own path (RFC 5280 section 6.1.1 (d)).
+        // The pinned leaf is an anchor, but a CA issued it: it is verified up to that CA as
+        // usual (so its revocation can be checked), not taken as its own path.
         let path =
             verify_chain(&[&leaf, &int], &store, VerifyOptions::at(testdata::NOW)).expect("valid");
-        assert_eq!(path.len(), 1);
-        assert_eq!(path[0].as_ref(), leaf.as_slice());
+        assert_eq!(path[2].as_ref(), testdata::root().as_slice());
         // An unreadable certificate offers every anchor (webpki then rejects it).
         let all = Candidates::for_chain(&[b"garbage"], &store);
         assert!(matches!(all, Candidates::All(anchors) if anchors.len() == 2));

@@ -359,6 +359,25 @@ pub(super) fn check_leaf_ext_key_usage(ext: Option<&X509Extension<'_>>) -> Rule 
     Ok(())
 }
 
+/// RFC 5280 section 4.2.1.12: a certificate whose extended key usage does not list serverAuth
+/// is not for TLS servers. webpki makes this check on every path it builds; a server
+/// certificate that is itself a trust anchor never reaches webpki, so it is made here.
+pub(super) fn check_leaf_server_auth(ext: Option<&X509Extension<'_>>) -> Rule {
+    let Some(ext) = ext else {
+        return Ok(());
+    };
+    let eku = decode::<ExtendedKeyUsage>(ext, "extended key usage", "4.2.1.12")?;
+    if eku.server_auth {
+        Ok(())
+    } else {
+        Err(
+            "does not list serverAuth in its extended key usage; RFC 5280 section 4.2.1.12 \
+             limits it to the purposes listed"
+                .into(),
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use x509_parser::extensions::ParsedExtension;

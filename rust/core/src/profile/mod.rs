@@ -49,8 +49,8 @@ use x509_parser::x509::{X509Name, X509Version};
 pub(crate) use anchor::AnchorProfile;
 use extensions::{
     Extensions, check_authority_info_access, check_authority_key_id, check_basic_constraints,
-    check_key_usage, check_leaf_ext_key_usage, check_name_constraints, check_policy_constraints,
-    check_subject_key_id, decode,
+    check_key_usage, check_leaf_ext_key_usage, check_leaf_server_auth, check_name_constraints,
+    check_policy_constraints, check_subject_key_id, decode,
 };
 use keys::check_public_key;
 use names::{check_leaf_common_name, check_leaf_san_names, check_subject_alt_name};
@@ -153,6 +153,47 @@ pub(crate) fn check_path(
         })?;
     }
     Ok(())
+}
+
+/// The rules for a server certificate that is itself a trust anchor, byte for byte (an
+/// imported self-signed certificate; RFC 5280 section 6.1.1 (d) makes the anchor the start of
+/// the path, so the path is that certificate alone). Its validity window and profile as an
+/// anchor are checked (`anchor`), then the server-certificate rules that do not depend on
+/// having an issuer: key type and size, serial number, the extended key usage (serverAuth,
+/// as webpki would require), and the names. A CA:TRUE certificate is accepted in that role,
+/// as `openssl req -x509` makes them.
+pub(crate) fn check_pinned_leaf(
+    der: &[u8],
+    anchor: &AnchorProfile,
+    at_unix_seconds: u64,
+) -> Result<(), Rejection> {
+    anchor.check(der, false, at_unix_seconds)?;
+    let cert = parse(der).map_err(|err| {
+        Rejection::new(
+            ChainErrorKind::Malformed,
+            format!("the server certificate cannot be read as an X.509 certificate: {err}"),
+        )
+    })?;
+    let rules = || -> Rule {
+        check_public_key(cert.public_key())?;
+        check_serial(cert.raw_serial())?;
+        let exts = Extensions::collect(cert.extensions())?;
+        check_leaf_ext_key_usage(exts.ext_key_usage)?;
+        check_leaf_server_auth(exts.ext_key_usage)?;
+        let subject_empty = cert.subject().iter().next().is_none();
+        if let Some(san) = check_subject_alt_name(exts.subject_alt_name, subject_empty, Role::Leaf)?
+        {
+            check_leaf_san_names(&san)?;
+            check_leaf_common_name(cert.subject(), &san)?;
+        }
+        Ok(())
+    };
+    rules().map_err(|problem| {
+        Rejection::new(
+            ChainErrorKind::Constraints,
+            format!("the server certificate (a trust anchor) {problem}"),
+        )
+    })
 }
 
 /// All the rules for one certificate in `role`. Rules about extensions apply to trust anchors
