@@ -204,3 +204,31 @@ def test_a_rewrite_that_would_not_read_back_is_refused(tmp_path: Path) -> None:
     with pytest.raises(cp.ConfigError, match="left unchanged"):
         cfg.rewrite_parameters(path, {"a": "z"})
     assert path.read_text() == original
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be"])
+def test_an_entity_in_any_encoding_is_refused(tmp_path: Path, encoding: str) -> None:
+    """The DTD refusal is the parser's, not a byte pattern: a UTF-16 file with an internal
+    entity that would expand to "false" (turning the chain check off) is refused."""
+    text = (
+        '<?xml version="1.0" encoding="utf-16"?>\n'
+        '<!DOCTYPE parameters [<!ENTITY off "false">]>\n'
+        f'<parameters><parameter name="{cfg.CHECK_CHAIN}" value="&off;"/></parameters>\n'
+    )
+    data = text.encode(encoding)
+    if encoding != "utf-16":  # with its byte order mark, as editors write it
+        data = ("\ufeff" + text).encode(encoding)
+    path = tmp_path / "config.xml"
+    path.write_bytes(data)
+    with pytest.raises(cp.ConfigError, match="DTDs and entity declarations are not accepted"):
+        cp.AgentConfig.read(path)
+
+
+def test_a_utf16_file_without_a_dtd_is_read(tmp_path: Path) -> None:
+    text = (
+        '<?xml version="1.0" encoding="utf-16"?>\n'
+        f'<parameters><parameter name="{cfg.CHECK_CHAIN}" value="false"/></parameters>\n'
+    )
+    path = tmp_path / "config.xml"
+    path.write_bytes(text.encode("utf-16"))
+    assert cp.AgentConfig.read(path).check_chain is False

@@ -156,6 +156,17 @@ def test_revoked_is_final_even_when_allowing_unavailable(site, chain, tmp_path) 
         engine(chain, tmp_path, on_unavailable="allow").enforce(chain.presented, HOST)
 
 
+def test_soft_fail_never_skips_the_rest_of_the_path(site, chain, tmp_path) -> None:
+    """The leaf's CRL is down (404) under on_unavailable="allow"; the intermediate is listed
+    as revoked by a reachable CRL: the path is revoked, not allowed as unavailable."""
+    publish(site, chain, intermediate=True)
+    del site.crls["/int.crl"]  # the leaf's distribution point answers 404
+    with pytest.raises(CertificateRevokedError) as caught:
+        engine(chain, tmp_path, on_unavailable="allow").enforce(chain.presented, HOST)
+    assert "CN=CRL engine test intermediate" in str(caught.value)
+    assert "cACompromise" in str(caught.value)
+
+
 def test_crl_as_fallback_for_ocsp(site, chain, tmp_path) -> None:
     # The certificates name no OCSP responder, so OCSP cannot answer and CRL decides.
     publish(site, chain, leaf=True)

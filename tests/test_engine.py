@@ -236,3 +236,25 @@ def test_revocation_without_a_verified_path_is_unavailable(web: Pki) -> None:
     assert allowing.check(web.chain, "api.example.com").ok
     garbage = engine.check([b"\x30\x03\x02\x01\x01"], "api.example.com")
     assert garbage.result("revocation").status == "failed"
+
+
+@pytest.mark.parametrize(
+    ("toml", "needle"),
+    [
+        ('[trust]\ndefaults = "false"\n', "[trust] defaults must be true or false"),
+        ('[trust]\nfiles = "root.pem"\n', "[trust] files must be a list"),
+        ('[revocation]\ntimeout = "10"\n', "timeout must be a number"),
+        ("[revocation]\nretry = { attempts = 2, backoff = true }\n", "backoff must be a number"),
+        ("[revocation]\ncache_dir = 5\n", "cache_dir must be a path"),
+        ('policy = "x"\n', "policy must be a list of [[policy]] tables"),
+        ('[[policy]]\nname = "X"\nkind = "override"\ncheck_chain = "false"\n', "check_chain"),
+    ],
+)
+def test_certpolicy_toml_types_are_strict(tmp_path: Path, toml: str, needle: str) -> None:
+    """A string where a boolean or number belongs is an error, never a silent truthy value
+    (``defaults = "false"`` kept every public root)."""
+    path = tmp_path / "certpolicy.toml"
+    path.write_text(toml)
+    with pytest.raises(cp.CertPolicyError) as info:
+        cp.Engine.from_config(path)
+    assert needle in str(info.value)

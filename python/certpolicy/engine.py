@@ -566,7 +566,12 @@ def _engine_from_toml(cls: type[Engine], path: Path, defaults: str | None) -> En
     if defaults is None and "defaults" in data:
         defaults = _defaults_mode(data["defaults"], str(path))
     config, problem = None, None
-    toml_policies = [Policy.from_dict(entry) for entry in data.get("policy", [])]
+    entries = data.get("policy", [])
+    if not isinstance(entries, list) or not all(isinstance(entry, dict) for entry in entries):
+        raise ConfigError(f"{path}: policy must be a list of [[policy]] tables")
+    if not isinstance(data.get("config_xml", ""), str):
+        raise ConfigError(f"{path}: config_xml must be a file name")
+    toml_policies = [Policy.from_dict(entry) for entry in entries]
     if "config_xml" in data:
         # The config.xml's policies, extended by the [[policy]] entries (a name clash is an
         # error, never a silent replacement).
@@ -588,20 +593,34 @@ def _engine_from_toml(cls: type[Engine], path: Path, defaults: str | None) -> En
     unknown_trust = set(trust_table) - {"defaults", "files", "store"}
     if unknown_trust:
         raise ConfigError(f"{path}: [trust]: unknown key(s) {', '.join(sorted(unknown_trust))}")
-    trust = TrustStore.default() if trust_table.get("defaults", True) else TrustStore()
-    for name in trust_table.get("files", []):
+    use_defaults = trust_table.get("defaults", True)
+    if not isinstance(use_defaults, bool):
+        # Strict: "false" (a string) must not keep every public root.
+        raise ConfigError(f"{path}: [trust] defaults must be true or false, not {use_defaults!r}")
+    files = trust_table.get("files", [])
+    if not isinstance(files, list) or not all(isinstance(name, str) for name in files):
+        raise ConfigError(f"{path}: [trust] files must be a list of file names")
+    trust = TrustStore.default() if use_defaults else TrustStore()
+    for name in files:
         trust.add_file(base / str(name))
     store = _toml_trust_store(path, trust_table)
     if store is not None and store.is_file():
         trust.add_file(store)
-    revocation_table = dict(data.get("revocation", {}))
-    if "retry" in revocation_table:
-        revocation_table["retry"] = Retry(**revocation_table["retry"])
-    if "cache_dir" in revocation_table:
-        revocation_table["cache_dir"] = base / str(revocation_table["cache_dir"])
+    revocation_table = data.get("revocation", {})
+    if not isinstance(revocation_table, dict):
+        raise ConfigError(f"{path}: [revocation] must be a table")
+    revocation_table = dict(revocation_table)
     try:
+        if "retry" in revocation_table:
+            if not isinstance(revocation_table["retry"], dict):
+                raise ConfigError("retry must be a table")
+            revocation_table["retry"] = Retry(**revocation_table["retry"])
+        if "cache_dir" in revocation_table:
+            if not isinstance(revocation_table["cache_dir"], str):
+                raise ConfigError("cache_dir must be a path")
+            revocation_table["cache_dir"] = base / revocation_table["cache_dir"]
         revocation = RevocationConfig(**revocation_table)
-    except TypeError as exc:
+    except (TypeError, ConfigError) as exc:
         raise ConfigError(f"{path}: [revocation]: {exc}") from exc
     engine = cls(policies, trust, revocation, config=config, origins=composed.origins)
     engine.saved_policies_problem = problem

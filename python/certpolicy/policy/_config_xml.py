@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import os
 import re
-import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 from urllib.parse import urlsplit
+from xml.parsers import expat
 
 from certpolicy._util import atomic_write_bytes, parse_flag
 from certpolicy.errors import ConfigError, PolicyError
@@ -66,18 +66,28 @@ def _read_bytes(path: Path) -> bytes:
 
 
 def parse_parameters(data: bytes, source: str = "config.xml") -> dict[str, str]:
-    """Every ``<parameter name=.. value=..>`` of the document (the last one wins)."""
-    if re.search(rb"<!DOCTYPE|<!ENTITY", data, flags=re.IGNORECASE):
-        raise ConfigError(f"{source}: DTDs and entity declarations are not accepted")
-    try:
-        root = ET.fromstring(data)
-    except ET.ParseError as exc:
-        raise ConfigError(f"{source}: not well-formed XML: {exc}") from exc
+    """Every ``<parameter name=.. value=..>`` of the document (the last one wins).
+
+    A document type declaration (and so any entity declaration) is refused by the parser
+    itself, in whatever encoding the file is written: an internal entity could otherwise
+    turn a check off behind a harmless-looking value."""
     params: dict[str, str] = {}
-    for element in root.iter("parameter"):
-        name = element.get("name")
-        if name:
-            params[name] = element.get("value", "")
+
+    def refuse_dtd(*_args: object) -> None:
+        raise ConfigError(f"{source}: DTDs and entity declarations are not accepted")
+
+    def element(name: str, attributes: dict[str, str]) -> None:
+        if name == "parameter" and attributes.get("name"):
+            params[attributes["name"]] = attributes.get("value", "")
+
+    parser = expat.ParserCreate()
+    parser.StartDoctypeDeclHandler = refuse_dtd
+    parser.EntityDeclHandler = refuse_dtd
+    parser.StartElementHandler = element
+    try:
+        parser.Parse(data, True)
+    except expat.ExpatError as exc:
+        raise ConfigError(f"{source}: not well-formed XML: {exc}") from exc
     return params
 
 

@@ -57,6 +57,7 @@ class RevocationChecker:
             subject = cert_info(path[0])["subject"] if path else None
             missing = MethodAnswer("revocation", "unavailable", "", "no issuer certificate")
             return PathAnswer("unavailable", (missing,), subject)
+        first_unavailable: PathAnswer | None = None
         for index in subjects:
             cert, issuer = path[index], path[index + 1]
             info = cert_info(cert)
@@ -76,7 +77,21 @@ class RevocationChecker:
                     definitive = True
                     break
             if not definitive:
-                return PathAnswer("unavailable", tuple(answers), info["subject"], info["serial"])
+                unavailable = PathAnswer(
+                    "unavailable", tuple(answers), info["subject"], info["serial"]
+                )
+                if self.config.on_unavailable == "fail":
+                    return unavailable  # rejected already; nothing below can change that
+                # Soft-fail: "revoked" from any valid source is final for every certificate
+                # of the path, so the rest of the path is still checked.
+                first_unavailable = first_unavailable or unavailable
+        if first_unavailable is not None:
+            return PathAnswer(
+                "unavailable",
+                tuple(answers),
+                first_unavailable.subject,
+                first_unavailable.serial,
+            )
         return PathAnswer("good", tuple(answers))
 
 

@@ -17,6 +17,16 @@ Method = Literal["ocsp_then_crl", "crl_then_ocsp", "ocsp", "crl"]
 METHODS: Final = ("ocsp_then_crl", "crl_then_ocsp", "ocsp", "crl")
 
 
+def _require_number(settings: object, names: tuple[str, ...]) -> None:
+    """Strict types (a file can say ``timeout = "10"``): each of ``names`` must be an int or
+    a float, never a bool or a string."""
+    for name in names:
+        value = getattr(settings, name)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            kind = type(settings).__name__
+            raise ConfigError(f"{kind}.{name} must be a number, not {value!r}")
+
+
 @dataclass(frozen=True, slots=True)
 class Retry:
     """Retries of a failed fetch: exponential backoff with jitter, capped."""
@@ -28,6 +38,7 @@ class Retry:
     def __post_init__(self) -> None:
         if isinstance(self.attempts, bool) or not isinstance(self.attempts, int):
             raise ConfigError("Retry.attempts must be an integer")
+        _require_number(self, ("backoff", "max_backoff"))
         if self.attempts < 1:
             raise ConfigError(f"Retry.attempts must be >= 1, not {self.attempts}")
         if self.backoff < 0 or self.max_backoff < 0:
@@ -65,6 +76,11 @@ class RevocationConfig:
     max_ocsp_bytes: int = 256 * 1024
 
     def __post_init__(self) -> None:
+        _require_number(
+            self, ("timeout", "ocsp_max_age", "crl_refresh_margin", "crl_min_refresh_interval")
+        )
+        if not isinstance(self.cache_dir, str | os.PathLike):
+            raise ConfigError(f"cache_dir must be a path, not {self.cache_dir!r}")
         if self.method not in METHODS:
             raise ConfigError(f"revocation method {self.method!r} is not one of {METHODS}")
         if self.depth not in ("chain", "leaf"):
