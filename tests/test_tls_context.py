@@ -338,6 +338,47 @@ def test_client_certificates_still_work(setup: Setup, tmp_path: Path) -> None:
             exchange(tls)  # TLS 1.3: the server's refusal arrives with the first read
 
 
+@pytest.mark.parametrize("tls13", [True, False], ids=["tls1.3", "tls1.2"])
+@pytest.mark.parametrize("server", ["impostor", "wrong-host"])
+def test_the_client_certificate_never_reaches_a_server_that_fails(
+    setup: Setup, tmp_path: Path, tls13: bool, server: str
+) -> None:
+    """A server that asks for a client certificate gets it only after it passed: an impostor
+    (an untrusted root) or a trusted certificate for another name is refused during the
+    handshake, before the client's Certificate message (and its signature) is sent."""
+    client_ca = make_root("client ca")
+    client = client_ca.issue_leaf(
+        ["agent.corp.example"], eku=[x509.oid.ExtendedKeyUsageOID.CLIENT_AUTH]
+    )
+    (tmp_path / "client.pem").write_bytes(client.pem)
+    (tmp_path / "client.key").write_bytes(client.key_pem)
+    if server == "impostor":
+        impostor = make_root("impostor root").issue_leaf(["localhost"])
+        chain, key = [impostor], impostor.key_pem
+    else:
+        other = setup.intermediate.issue_leaf(["www.other.example"])
+        chain, key = [other, setup.intermediate], other.key_pem
+    context = setup.engine().ssl_context()
+    context.load_cert_chain(tmp_path / "client.pem", tmp_path / "client.key")
+    with (
+        tls_server(chain, key, tmp_path, client_ca=client_ca.pem, tls13=tls13) as running,
+        pytest.raises(cp.CertificateCheckError) as caught,
+    ):
+        context.wrap_socket(connect(running), server_hostname="localhost")
+    # (The server's workers are joined when its block ends.)
+    assert "it was not sent" in str(caught.value)
+    expected = cp.ChainError if server == "impostor" else cp.HostnameMismatchError
+    assert isinstance(caught.value, expected)
+    assert [c.client_cert for c in running.connections] == [False]
+    assert not running.connections[0].handshake
+    # The same context and certificate against the genuine server: delivered.
+    good = [setup.good, setup.intermediate]
+    with tls_server(good, setup.good.key_pem, tmp_path, client_ca=client_ca.pem, tls13=tls13) as ok:
+        with context.wrap_socket(connect(ok), server_hostname="localhost") as tls:
+            assert exchange(tls).endswith(BODY)
+        assert [c.client_cert for c in ok.connections] == [True]
+
+
 # --- resumed sessions ---
 
 

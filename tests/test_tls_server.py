@@ -36,6 +36,7 @@ class Connection:
     app_bytes: int = 0
     request_lines: list[str] = field(default_factory=list)
     handshake_error: str | None = None
+    client_cert: bool = False  # the client presented a certificate
 
 
 @dataclass
@@ -100,6 +101,7 @@ def _serve_connection(
         with lock:
             record.handshake = True
             record.session_reused = tls.session_reused
+            record.client_cert = tls.getpeercert(binary_form=True) is not None
         buffer = b""
         while len(buffer) < MAX_REQUEST_BYTES:
             try:

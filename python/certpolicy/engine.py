@@ -21,14 +21,17 @@ from certpolicy.errors import (
     ChainError,
     ConfigError,
     HostnameMismatchError,
+    PolicyError,
     RevocationUnavailableError,
 )
 from certpolicy.policy import (
+    BUILTIN_INTERNET,
     DEFAULTS_MODES,
     AgentConfig,
     ComposedPolicies,
     Policy,
     PolicySet,
+    Selection,
     SyncResult,
     compose_policies,
     default_policies,
@@ -266,7 +269,15 @@ class Engine:
         ``offline=True`` fetches nothing: a revocation check the policy enables is reported
         as skipped, saying so."""
         presented = tuple(bytes(c) for c in chain)
-        selection = self._policies.select_connection(host, ip, port, trust_peer_ip=trust_peer_ip)
+        try:
+            selection = self._policies.select_connection(
+                host, ip, port, trust_peer_ip=trust_peer_ip
+            )
+        except PolicyError as exc:
+            # A server name no policy can be selected for (e.g. "127.1", "2130706433":
+            # numeric spellings a resolver accepts): every check applies, and the hostname
+            # check fails with a certificate error, never a bare PolicyError.
+            selection = Selection(BUILTIN_INTERNET, f"{exc}; every check applies")
         policy, reason = selection.policy, selection.reason
         port = 0 if port is None else port
         if selection.ip_set_aside is not None:

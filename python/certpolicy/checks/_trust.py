@@ -64,6 +64,10 @@ class TrustStore:
             return self.add_pem(data)
         return 1 if self._core.add_der(data) else 0
 
+    def certificates(self) -> list[bytes]:
+        """The anchors' certificates (DER), in the order they were added."""
+        return self._core.certificates()
+
     def __len__(self) -> int:
         return len(self._core)
 

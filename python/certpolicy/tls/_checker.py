@@ -7,6 +7,7 @@ import ssl
 from collections.abc import Sequence
 from typing import Protocol
 
+from certpolicy.checks import TrustStore
 from certpolicy.policy import PolicySet
 from certpolicy.report import Report
 
@@ -18,7 +19,12 @@ class ConnectionChecker(Protocol):
 
     @property
     def policies(self) -> PolicySet:
-        """The policies in force (for the proxy rule on the peer address)."""
+        """The policies in force."""
+        ...
+
+    @property
+    def trust(self) -> TrustStore:
+        """The trust anchors (loaded into OpenSSL when a client certificate is used)."""
         ...
 
     def enforce(

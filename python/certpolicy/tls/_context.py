@@ -26,7 +26,12 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Final
 
-from certpolicy.errors import CertificateCheckError, CertPolicyError
+from certpolicy.errors import (
+    CertificateCheckError,
+    CertPolicyError,
+    ChainError,
+    HostnameMismatchError,
+)
 from certpolicy.report import Report
 from certpolicy.tls._checker import ConnectionChecker
 from certpolicy.tls._peer import peer_chain
@@ -47,6 +52,8 @@ _CLIENT_ONLY: Final = (
     "is in force, make server contexts with ssl.PROTOCOL_TLS_SERVER or "
     "ssl.create_default_context(ssl.Purpose.CLIENT_AUTH))"
 )
+
+_X509_V_ERR_HOSTNAME_MISMATCH: Final = 62
 
 # The C context type under ssl.SSLContext: its attribute descriptors are used directly, so
 # nothing here goes through ssl.py's setters (see the properties of PolicySSLContext).
@@ -80,7 +87,10 @@ class PolicySSLSocket(_CheckedBeforeData, ssl.SSLSocket):
     report: Report | None = None
 
     def do_handshake(self, block: bool = False) -> None:
-        super().do_handshake(block)
+        try:
+            super().do_handshake(block)
+        except ssl.SSLCertVerificationError as exc:
+            raise _withheld(exc, self.server_hostname) from exc
         if self.report is None:
             self._enforce()
 
@@ -128,7 +138,11 @@ class PolicySSLObject(_CheckedBeforeData, ssl.SSLObject):
     def do_handshake(self) -> None:
         if self._failure is not None:
             raise self._failure
-        super().do_handshake()
+        try:
+            super().do_handshake()
+        except ssl.SSLCertVerificationError as exc:
+            self._failure = _withheld(exc, self.server_hostname)
+            raise self._failure from exc
         if self.report is None:
             peer = self._peer or _caller_peer(sys._getframe(1))
             context = _policy_context(self.context)
@@ -199,6 +213,7 @@ class PolicySSLContext(ssl.SSLContext):
 
     def __init__(self, engine: ConnectionChecker, *, trust_peer_ip: bool = False) -> None:
         self._engine = engine
+        self._client_certificate = False
         self._trust_peer_ip = trust_peer_ip
         self._chains: OrderedDict[bytes, tuple[bytes, ...]] = OrderedDict()
         self._chains_lock = threading.Lock()
@@ -283,6 +298,29 @@ class PolicySSLContext(ssl.SSLContext):
     @_msg_callback.setter
     def _msg_callback(self, callback: Any) -> None:
         _RAW._msg_callback.__set__(self, callback)
+
+    def load_cert_chain(
+        self, certfile: Any, keyfile: Any = None, password: Any = None
+    ) -> None:
+        """Loads the client certificate, and from then on also has OpenSSL verify the server
+        during the handshake (against the engine's trust anchors, with its name): a client
+        certificate is sent only after the server's Certificate message, so an impostor must
+        fail there, before it could receive the certificate and a signature by its key. The
+        engine's full policy check still runs after the handshake. A policy that turns the
+        chain or hostname check off cannot apply to such connections (they fail closed)."""
+        super().load_cert_chain(certfile, keyfile, password)
+        anchors = b"".join(self._engine.trust.certificates())
+        if not anchors:
+            raise CertPolicyError(
+                "a client certificate needs trust anchors to check servers against before it "
+                "is sent; the engine's trust store is empty"
+            )
+        # Load the engine's anchors into OpenSSL's own store (the raw descriptor, not the
+        # no-op public method), then turn OpenSSL's verification on, name included.
+        _RAW.load_verify_locations(self, cadata=anchors)
+        _RAW.verify_mode.__set__(self, ssl.CERT_REQUIRED)
+        _RAW.check_hostname.__set__(self, True)
+        self._client_certificate = True
 
     def load_verify_locations(
         self, cafile: Any = None, capath: Any = None, cadata: Any = None
@@ -371,6 +409,23 @@ class PolicySSLContext(ssl.SSLContext):
         with self._chains_lock:
             remembered = self._chains.get(leaf)
         return list(remembered) if remembered is not None else [leaf]
+
+
+def _withheld(error: ssl.SSLCertVerificationError, host: str | None) -> CertificateCheckError:
+    """OpenSSL refused the server during the handshake (only contexts with a client
+    certificate verify there): the same error a failed engine check raises, saying why and
+    that the client certificate was not sent."""
+    reason = error.verify_message or str(error)
+    message = (
+        f"certificate check failed for {host}: {reason} (checked during the handshake, "
+        "as a client certificate is loaded; it was not sent)"
+    )
+    if error.verify_code == _X509_V_ERR_HOSTNAME_MISMATCH:
+        failure: CertificateCheckError = HostnameMismatchError(message, host)
+    else:
+        failure = ChainError(message, "untrusted")
+    failure.verify_code = error.verify_code
+    return failure
 
 
 def _policy_context(context: ssl.SSLContext) -> PolicySSLContext:

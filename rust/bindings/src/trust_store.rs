@@ -62,6 +62,15 @@ impl TrustStore {
         py.detach(|| self.update(|store| store.add_pem(&data)))
     }
 
+    /// The anchors' certificates (DER), in the order they were added.
+    fn certificates<'py>(&self, py: Python<'py>) -> Vec<Bound<'py, pyo3::types::PyBytes>> {
+        let snapshot = self.snapshot();
+        (0..snapshot.len())
+            .filter_map(|index| snapshot.anchor_der(index))
+            .map(|der| pyo3::types::PyBytes::new(py, der.as_ref()))
+            .collect()
+    }
+
     /// Identity of the current set of anchors (changes on every addition); cache keys use it.
     #[getter]
     fn generation(&self) -> u64 {

@@ -45,8 +45,14 @@ impl ReferenceId {
             .strip_prefix('[')
             .and_then(|h| h.strip_suffix(']'))
             .unwrap_or(host);
-        // A zone index (RFC 6874) names a local interface; it is not part of the identity.
-        let without_zone = unbracketed.split_once('%').map_or(unbracketed, |(a, _)| a);
+        // A zone index (RFC 6874) names a local interface of an IPv6 address; it is not part
+        // of the identity. IPv4 has none: "10.0.0.1%x" is no address (a resolver would treat
+        // it as a name), so it must not be matched as one.
+        let without_zone = match unbracketed.split_once('%') {
+            Some((address, zone)) if address.contains(':') && !zone.is_empty() => address,
+            Some(_) => return Err(invalid("it has a zone index but is not an IPv6 address")),
+            None => unbracketed,
+        };
         if let Ok(ip) = without_zone.parse::<IpAddr>() {
             return Ok(ReferenceId::Ip(ip));
         }
@@ -331,5 +337,12 @@ mod tests {
     fn garbage_is_an_error() {
         assert!(verify_hostname(b"", "a.example", false).is_err());
         assert!(verify_hostname(b"\x30\x80", "a.example", true).is_err());
+    }
+
+    #[test]
+    fn a_zone_index_is_only_for_ipv6() {
+        assert!(matches!(ReferenceId::parse("fe80::1%eth0"), Ok(ReferenceId::Ip(_))));
+        assert!(ReferenceId::parse("10.0.0.1%x").is_err());
+        assert!(ReferenceId::parse("10.0.0.1%").is_err());
     }
 }
