@@ -299,9 +299,7 @@ class PolicySSLContext(ssl.SSLContext):
     def _msg_callback(self, callback: Any) -> None:
         _RAW._msg_callback.__set__(self, callback)
 
-    def load_cert_chain(
-        self, certfile: Any, keyfile: Any = None, password: Any = None
-    ) -> None:
+    def load_cert_chain(self, certfile: Any, keyfile: Any = None, password: Any = None) -> None:
         """Loads the client certificate, and from then on also has OpenSSL verify the server
         during the handshake (against the engine's trust anchors, with its name): a client
         certificate is sent only after the server's Certificate message, so an impostor must

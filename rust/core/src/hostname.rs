@@ -341,7 +341,10 @@ mod tests {
 
     #[test]
     fn a_zone_index_is_only_for_ipv6() {
-        assert!(matches!(ReferenceId::parse("fe80::1%eth0"), Ok(ReferenceId::Ip(_))));
+        assert!(matches!(
+            ReferenceId::parse("fe80::1%eth0"),
+            Ok(ReferenceId::Ip(_))
+        ));
         assert!(ReferenceId::parse("10.0.0.1%x").is_err());
         assert!(ReferenceId::parse("10.0.0.1%").is_err());
     }
