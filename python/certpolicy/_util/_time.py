@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Final
 
 from certpolicy.errors import MalformedInputError
 
@@ -26,9 +27,19 @@ def unix_seconds(at: dt.datetime) -> int:
     return seconds
 
 
+# What Python can represent; certificates can say more (GeneralizedTime allows year 0000).
+_EARLIEST: Final = dt.datetime.min.replace(tzinfo=dt.UTC)
+_LATEST: Final = dt.datetime.max.replace(tzinfo=dt.UTC)
+
+
 def from_unix(seconds: float) -> dt.datetime:
-    """An aware UTC datetime from seconds since 1970."""
-    return dt.datetime.fromtimestamp(seconds, dt.UTC)
+    """An aware UTC datetime from seconds since 1970, clamped to what ``datetime`` can
+    hold (year 1 to 9999): a certificate dated year 0000 must not raise a bare
+    ``ValueError`` from a summary or a check."""
+    try:
+        return dt.datetime.fromtimestamp(seconds, dt.UTC)
+    except (OverflowError, ValueError, OSError):
+        return _EARLIEST if seconds < 0 else _LATEST
 
 
 def iso_z(seconds: float) -> str:

@@ -9,7 +9,7 @@ from typing import NamedTuple
 from certpolicy._util import core as _core
 from certpolicy._util import unix_seconds
 from certpolicy.checks._trust import TrustStore
-from certpolicy.errors import CertPolicyError, MalformedInputError
+from certpolicy.errors import CertPolicyError, HostnameMismatchError, MalformedInputError
 
 __all__ = [
     "ChainCacheInfo",
@@ -21,7 +21,20 @@ __all__ = [
     "verify_hostname",
 ]
 
-verify_hostname = _core.verify_hostname
+
+def verify_hostname(cert: bytes, host: str, *, allow_common_name: bool = False) -> None:
+    """Checks that the DER certificate ``cert`` is valid for ``host`` (a DNS name or IP
+    literal) by RFC 6125: SAN dNSName / iPAddress entries; the subject CN only with
+    ``allow_common_name`` and no SAN. Raises :class:`certpolicy.HostnameMismatchError`
+    naming the presented names (also for a host that is no valid name at all)."""
+    try:
+        _core.verify_hostname(cert, host, allow_common_name=allow_common_name)
+    except UnicodeEncodeError:
+        # A lone surrogate: no name could ever match it.
+        raise HostnameMismatchError(
+            f"{host!r} is not a valid hostname: it is not text", host
+        ) from None
+
 
 # A chain is a sequence of certificates; one certificate (or text) passed instead is a mistake.
 _NOT_A_CHAIN = (bytes, bytearray, memoryview, str)
@@ -32,9 +45,17 @@ def _check_store(store: object) -> None:
         raise TypeError(f"store must be a certpolicy.TrustStore, not {type(store).__name__}")
 
 
+# The most intermediates any path may have (the Rust core caps it lower still).
+_MAX_DEPTH_ARGUMENT = 2**31
+
+
 def _check_max_depth(max_depth: int | None) -> None:
-    if max_depth is not None and max_depth < 0:
-        raise MalformedInputError(f"max_depth must be >= 0, not {max_depth}")
+    if max_depth is None:
+        return
+    if isinstance(max_depth, bool) or not isinstance(max_depth, int):
+        raise MalformedInputError(f"max_depth must be an integer, not {max_depth!r}")
+    if not 0 <= max_depth <= _MAX_DEPTH_ARGUMENT:
+        raise MalformedInputError(f"max_depth must be in 0..{_MAX_DEPTH_ARGUMENT}")
 
 
 def verify_chain(

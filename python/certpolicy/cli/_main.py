@@ -46,6 +46,17 @@ FETCH_TIMEOUT_HELP = (
 )
 
 
+def _port(text: str) -> int:
+    """A TCP port, 0 to 65535 (argparse reports anything else as a usage error)."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a port number (0 to 65535)")
+    return port
+
+
 def _parser() -> argparse.ArgumentParser:
     """The ``certpolicy`` argument parser, every command wired to its handler."""
     parser = argparse.ArgumentParser(
@@ -121,7 +132,7 @@ def _parser() -> argparse.ArgumentParser:
         "--host", required=True, help="hostname or IP the certificate must be valid for"
     )
     verify.add_argument("--ip", help="the address connected to (selects IP-range policies)")
-    verify.add_argument("--port", type=int, default=443)
+    verify.add_argument("--port", type=_port, default=443)
     verify.add_argument(
         "--ca", action="append", metavar="FILE", help="trust only these roots (PEM/DER; repeatable)"
     )
@@ -154,7 +165,7 @@ def _parser() -> argparse.ArgumentParser:
     address.add_argument(
         "--resolve", action="store_true", help="resolve the host and use its first address"
     )
-    select.add_argument("--port", type=int)
+    select.add_argument("--port", type=_port)
 
     trust = command("trust", _cmd_trust_import, "manage the agent's trust store file", parents=[])
     trust_sub = trust.add_subparsers(dest="trust_command", required=True, metavar="SUBCOMMAND")

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import os
 import socket
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from certpolicy._util import atomic_write_bytes
@@ -95,13 +97,15 @@ def _cmd_trust_import(args: argparse.Namespace) -> int:
     config = _config_path(args)
     if not config:
         raise UsageError(f"trust import needs --config (or {CONFIG_ENV}) naming the agent's config")
-    target = trust_store_file(config)
+    target = Path(os.path.realpath(trust_store_file(config)))
     new_certs = _certificates_in(args.file)
     TrustStore().add_pem(b"".join(_pem(d) for d in new_certs))  # all parse as anchors, or none
-    existing = _certificates_in(target) if target.is_file() else []
+    original = target.read_bytes() if target.is_file() else b""
+    existing = _certificates_in(target) if original else []
     known = {cert_info(d)["sha256"] for d in existing}
     added: list[dict[str, Any]] = []
     present: list[dict[str, Any]] = []
+    appended: list[bytes] = []
     for der in new_certs:
         info = cert_info(der)
         entry = {"subject": info["subject"], "sha256": info["sha256"]}
@@ -109,15 +113,20 @@ def _cmd_trust_import(args: argparse.Namespace) -> int:
             present.append(entry)
             continue
         known.add(info["sha256"])
-        existing.append(der)
+        appended.append(der)
         added.append(entry)
     if added:
-        atomic_write_bytes(target, b"".join(_pem(d) for d in existing), mode=0o644)
+        # Appended to the file as it is: its comments, other blocks and permission bits
+        # stay (a new file is 0644: anchors are public).
+        separator = b"" if not original or original.endswith(b"\n") else b"\n"
+        content = original + separator + b"".join(_pem(d) for d in appended)
+        atomic_write_bytes(target, content, mode=None if original else 0o644)
+    count = len(existing) + len(appended)
 
     def text() -> list[str]:
         lines = [f"added {e['subject']} (sha256 {e['sha256'][:16]}...)" for e in added]
         lines += [f"already trusted: {e['subject']}" for e in present]
-        lines.append(f"trust store: {target} ({len(existing)} certificates)")
+        lines.append(f"trust store: {target} ({count} certificates)")
         return lines
 
     _emit(args.json, {"store": str(target), "added": added, "already_present": present}, text)

@@ -191,6 +191,7 @@ class AgentConfig:
 
 
 _COMMENT = re.compile(rb"<!--.*?-->", re.DOTALL)
+_CDATA = re.compile(rb"<!\[CDATA\[.*?\]\]>", re.DOTALL)
 _PARAMETER_TAG = re.compile(rb"<parameter\b[^>]*>", re.DOTALL)
 _NAME_ATTR = re.compile(rb"""\bname\s*=\s*(["'])(.*?)\1""", re.DOTALL)
 _VALUE_ATTR = re.compile(rb"""\bvalue\s*=\s*(["'])(.*?)\1""", re.DOTALL)
@@ -216,12 +217,16 @@ def rewrite_parameters(path: str | os.PathLike[str], values: Mapping[str, str]) 
     Parameters inside comments are left alone. The write is atomic (temp file, fsync,
     rename); a crash mid-write leaves the old file intact.
     """
-    target = Path(path)
+    # A symlinked config.xml is edited where it points: replacing the link by a regular file
+    # would leave the real file (the one the agent reads) with the old values.
+    target = Path(os.path.realpath(path))
     data = _read_bytes(target)
     parse_parameters(data, str(target))  # refuse to edit a file we could not read back
     declared = _ENCODING.match(data)
     encoding = declared.group(1).decode("ascii") if declared else "utf-8"
+    # Markup inside comments and CDATA sections is text, not parameters: never edited.
     comments = [m.span() for m in _COMMENT.finditer(data)]
+    comments += [m.span() for m in _CDATA.finditer(data)]
 
     def in_comment(position: int) -> bool:
         return any(start <= position < end for start, end in comments)

@@ -54,7 +54,9 @@ def read_policy_file(path: str | os.PathLike[str]) -> list[Policy]:
         raise ConfigError(f"cannot read policy file {target}: {exc}") from exc
     try:
         data: Any = tomllib.loads(raw.decode("utf-8")) if kind == "toml" else json.loads(raw)
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError, ValueError, RecursionError) as exc:
+        # ValueError covers JSON errors and integers too long to convert; RecursionError a
+        # document nested too deep.
         raise ConfigError(f"{target}: not valid {kind.upper()}: {exc}") from exc
     if isinstance(data, dict):
         unknown = set(data) - {"policy"}
@@ -69,7 +71,7 @@ def read_policy_file(path: str | os.PathLike[str]) -> list[Policy]:
             raise ConfigError(f"{target}: policy #{index} is not a table/object")
         try:
             policies.append(Policy.from_dict(entry))
-        except (PolicyError, TypeError) as exc:
+        except (PolicyError, TypeError, ValueError, OverflowError) as exc:
             raise PolicyError(f"{target}: policy #{index}: {exc}") from None
     return policies
 

@@ -40,8 +40,8 @@ INTRANET_RANGES: Final = (
 def _string_tuple(value: Any, field: str, name: str) -> tuple[str, ...]:
     if isinstance(value, str):
         # A lone string is a common slip for a one-element list; comma lists come from the
-        # instance table API ("a.example,b.example").
-        value = [part for part in value.split(",")]
+        # instance table API ("a.example,b.example"). An empty string is no entry at all.
+        value = value.split(",") if value.strip() else []
     try:
         items = tuple(value)
     except TypeError:
@@ -49,7 +49,14 @@ def _string_tuple(value: Any, field: str, name: str) -> tuple[str, ...]:
     for item in items:
         if not isinstance(item, str):
             raise PolicyError(f"policy {name!r}: {field} entry {item!r} is not a string")
-    return tuple(item.strip() for item in items if item.strip())
+        if not item.strip():
+            # Refused, not dropped: a blank where a pattern was meant must not pass unseen.
+            raise PolicyError(f"policy {name!r}: {field} has an empty entry")
+        try:
+            item.encode("utf-8")
+        except UnicodeEncodeError:
+            raise PolicyError(f"policy {name!r}: {field} entry {item!r} is not text") from None
+    return tuple(item.strip() for item in items)
 
 
 @dataclass(frozen=True, slots=True)

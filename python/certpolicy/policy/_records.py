@@ -69,9 +69,16 @@ def _list(row: Mapping[str, Any], key: str, where: str) -> tuple[str, ...]:
     if value is None:
         return ()
     if isinstance(value, str):
-        return tuple(part.strip() for part in value.replace("\n", ",").split(",") if part.strip())
+        if not value.strip():
+            return ()
+        parts = [part.strip() for part in value.replace("\n", ",").split(",")]
+        if not all(parts):
+            raise PolicyError(f"{where}: {key} has an empty entry in {value!r}")
+        return tuple(parts)
     if isinstance(value, list | tuple) and all(isinstance(v, str) for v in value):
-        return tuple(v.strip() for v in value if v.strip())
+        if not all(v.strip() for v in value):
+            raise PolicyError(f"{where}: {key} has an empty entry")
+        return tuple(v.strip() for v in value)
     raise PolicyError(f"{where}: {key} must be a comma-separated string")
 
 

@@ -101,7 +101,7 @@ class PolicySet:
     ) -> Policy:
         """The policy for a connection to ``host`` (name or IP literal) on ``port``,
         connected to ``ip``. With no ``ip`` and a DNS host only host patterns count."""
-        policy, code, source = self._matcher.select(host, ip, port)
+        policy, code, source = self._match(host, ip, port)
         if logger.isEnabledFor(logging.DEBUG):
             reason = _REASONS[code].format(host=host, ip=ip or host, source=source)
             logger.debug(
@@ -119,7 +119,7 @@ class PolicySet:
                     "reason": reason,
                 },
             )
-        return policy  # type: ignore[no-any-return]
+        return policy
 
     def explain(
         self,
@@ -128,8 +128,16 @@ class PolicySet:
         port: int | None = None,
     ) -> Selection:
         """Like :meth:`select`, with the reason in words."""
-        policy, code, source = self._matcher.select(host, ip, port)
+        policy, code, source = self._match(host, ip, port)
         return Selection(policy, _REASONS[code].format(host=host, ip=ip or host, source=source))
+
+    def _match(self, host: str, ip: Any, port: int | None) -> tuple[Policy, int, str | None]:
+        try:
+            return self._matcher.select(host, ip, port)
+        except (UnicodeEncodeError, OverflowError, TypeError) as exc:
+            # A lone surrogate in the name, a port or address of the wrong kind: a typed
+            # error like every other unusable name.
+            raise PolicyError(f"cannot select a policy for {host!r}: {exc}") from None
 
     def select_connection(
         self,
