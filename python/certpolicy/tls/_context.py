@@ -17,6 +17,8 @@ Resumed TLS sessions are checked like full handshakes (see :meth:`PolicySSLConte
 from __future__ import annotations
 
 import _ssl
+import asyncio.sslproto
+import contextlib
 import logging
 import socket
 import ssl
@@ -24,6 +26,8 @@ import sys
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
 from certpolicy.errors import (
@@ -130,6 +134,7 @@ class PolicySSLObject(_CheckedBeforeData, ssl.SSLObject):
     report: Report | None = None
     _peer: Peer | None = None
     _failure: BaseException | None = None
+    _background: Future[Report] | None = None
 
     def set_peer(self, ip: str, port: int) -> None:
         """The address this connection goes to (for policy selection by IP and port)."""
@@ -138,26 +143,56 @@ class PolicySSLObject(_CheckedBeforeData, ssl.SSLObject):
     def do_handshake(self) -> None:
         if self._failure is not None:
             raise self._failure
+        if self._background is not None:
+            self._finish_background()
+            return
         try:
             super().do_handshake()
         except ssl.SSLCertVerificationError as exc:
             self._failure = _withheld(exc, self.server_hostname)
             raise self._failure from exc
-        if self.report is None:
-            peer = self._peer or _caller_peer(sys._getframe(1))
-            context = _policy_context(self.context)
-            try:
-                self.report = context._enforce(self, self.server_hostname, peer)
-            except BaseException as exc:
-                # The driver closes its transport on this error; until then nothing passes.
-                self._failure = exc
-                raise
+        if self.report is not None:
+            return
+        caller = sys._getframe(1)
+        peer = self._peer or _caller_peer(caller)
+        context = _policy_context(self.context)
+        try:
+            pending = context._prepare(self, self.server_hostname, peer)
+        except BaseException as exc:
+            self._failure = exc
+            raise
+        protocol = _asyncio_protocol(caller)
+        if protocol is not None:
+            # Driven by an asyncio event loop: the check (which may fetch CRLs or OCSP
+            # answers) runs on a worker thread; the loop goes on, and the handshake resumes
+            # when the answer is in. Nothing passes before that (asyncio reads no
+            # application data while the handshake is unfinished).
+            self._background = _CHECKS.submit(context._check, pending)
+            self._background.add_done_callback(lambda _done: _resume(protocol))
+            raise ssl.SSLWantReadError("certpolicy: the certificate check is running")
+        self._settle(lambda: context._check(pending))
+
+    def _finish_background(self) -> None:
+        background = self._background
+        if background is None or not background.done():
+            raise ssl.SSLWantReadError("certpolicy: the certificate check is running")
+        self._settle(background.result)
+
+    def _settle(self, decide: Callable[[], Report]) -> None:
+        try:
+            self.report = decide()
+        except BaseException as exc:
+            # The driver closes its transport on this error; until then nothing passes.
+            self._failure = exc
+            raise
 
     def _ensure_checked(self) -> None:
         if self._failure is not None:
             raise self._failure
         if self.report is None:
             self.do_handshake()
+            if self.report is None:
+                raise ssl.SSLWantReadError("certpolicy: the certificate check is running")
 
 
 class PolicySSLContext(ssl.SSLContext):
@@ -375,6 +410,12 @@ class PolicySSLContext(ssl.SSLContext):
         """Runs the engine on a finished handshake; raises CertificateCheckError. The peer
         address counts for the policy only as :meth:`PolicySet.select_connection` allows
         (a proxy's address must not weaken the checks), unless ``trust_peer_ip``."""
+        return self._check(self._prepare(conn, server_name, peer))
+
+    def _prepare(
+        self, conn: ssl.SSLSocket | ssl.SSLObject, server_name: str | None, peer: Peer | None
+    ) -> _Pending:
+        """What the check needs from the connection (read on the connection's own thread)."""
         chain = self._chain_of(conn)
         ip, port = (peer[0], peer[1]) if peer is not None else (None, None)
         host = server_name or ip
@@ -382,8 +423,16 @@ class PolicySSLContext(ssl.SSLContext):
             raise CertificateCheckError(
                 "certificate check impossible: no server name and no peer address"
             )
+        return _Pending(chain, host, ip, port)
+
+    def _check(self, pending: _Pending) -> Report:
+        """The engine's decision (thread-safe: it touches no connection)."""
         return self._engine.enforce(
-            chain, host, ip=ip, port=port, trust_peer_ip=self._trust_peer_ip
+            pending.chain,
+            pending.host,
+            ip=pending.ip,
+            port=pending.port,
+            trust_peer_ip=self._trust_peer_ip,
         )
 
     def _chain_of(self, conn: ssl.SSLSocket | ssl.SSLObject) -> list[bytes]:
@@ -431,6 +480,52 @@ def _policy_context(context: ssl.SSLContext) -> PolicySSLContext:
         # Someone swapped the context of a checked connection: refuse rather than guess.
         raise CertPolicyError("the connection's SSLContext is no longer a certpolicy context")
     return context
+
+
+@dataclass(frozen=True, slots=True)
+class _Pending:
+    """A finished handshake's facts, ready for the engine."""
+
+    chain: list[bytes]
+    host: str
+    ip: str | None
+    port: int | None
+
+
+# Checks of connections driven by asyncio run here, off the event loop; bounded, so a burst
+# of cold handshakes queues instead of starting a thread each.
+_CHECKS: Final = ThreadPoolExecutor(max_workers=8, thread_name_prefix="certpolicy-check")
+
+
+def _asyncio_protocol(frame: Any) -> Any:
+    """The asyncio ``SSLProtocol`` whose ``_do_handshake`` called us, or None (blocking
+    sockets, anyio, or an event loop whose TLS is not asyncio's)."""
+    for _ in range(_TRANSPORT_SEARCH_DEPTH):
+        if frame is None:
+            return None
+        owner = frame.f_locals.get("self")
+        if isinstance(owner, asyncio.sslproto.SSLProtocol) and callable(
+            getattr(owner, "_do_handshake", None)
+        ):
+            return owner
+        frame = frame.f_back
+    return None
+
+
+def _resume(protocol: Any) -> None:
+    """From the worker thread: let the loop run the handshake step again, which picks up
+    the check's answer (or closes the connection if it is gone meanwhile)."""
+    loop = getattr(protocol, "_loop", None)
+    if loop is None or loop.is_closed():
+        return
+
+    def step() -> None:
+        state = getattr(protocol, "_state", None)
+        if getattr(state, "name", None) == "DO_HANDSHAKE":
+            protocol._do_handshake()
+
+    with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+        loop.call_soon_threadsafe(step)
 
 
 def _caller_peer(frame: Any) -> Peer | None:
