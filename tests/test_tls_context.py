@@ -4,6 +4,7 @@ may and may not change on the context, resumed sessions, and no lock across hand
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import select
 import socket
@@ -643,3 +644,53 @@ def test_check_endpoint_network_error_raises(setup: Setup) -> None:
     closed.close()
     with pytest.raises(ConnectionRefusedError):
         setup.engine().check_endpoint("127.0.0.1", port, timeout=5)
+
+
+class _InboundProtocol:
+    """Stands for an asyncio server protocol (it has a ``_transport`` with a client's
+    address) whose code drives an outbound memory-BIO handshake of its own."""
+
+    def __init__(self, client_address: tuple[str, int]) -> None:
+        class Transport:
+            def get_extra_info(self, name: str) -> object:
+                return client_address if name == "peername" else None
+
+        self._transport = Transport()
+
+    def drive(
+        self, client: ssl.SSLObject, server: ssl.SSLObject, bios: list[ssl.MemoryBIO]
+    ) -> None:
+        c_in, c_out, s_in, s_out = bios
+        for _ in range(20):
+            for side in (client, server):
+                with contextlib.suppress(ssl.SSLWantReadError):
+                    side.do_handshake()
+            s_in.write(c_out.read())
+            c_in.write(s_out.read())
+            if isinstance(client, PolicySSLObject) and client.report is not None:
+                return
+
+
+def test_an_inbound_clients_address_is_not_the_outbound_peer(setup: Setup, tmp_path: Path) -> None:
+    """The peer address is taken only from the transport that owns the connection: an
+    asyncio server handling a client from 10.x that makes an outbound call must not lend it
+    that client's address (an intranet policy with every check off would then apply)."""
+    box = self_signed(["localhost"])
+    (tmp_path / "box.pem").write_bytes(box.pem)
+    (tmp_path / "box.key").write_bytes(box.key_pem)
+    server_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_context.load_cert_chain(tmp_path / "box.pem", tmp_path / "box.key")
+    intranet_off = cp.Policy(
+        "Intranet",
+        "intranet",
+        ip_ranges=["10.0.0.0/8"],
+        check_chain=False,
+        check_hostname=False,
+        check_revocation=False,
+    )
+    context = setup.engine(intranet_off, WEB).ssl_context(trust_peer_ip=True)
+    bios = [ssl.MemoryBIO() for _ in range(4)]
+    client = context.wrap_bio(bios[0], bios[1], server_hostname="localhost")
+    server = server_context.wrap_bio(bios[2], bios[3], server_side=True)
+    with pytest.raises(cp.ChainError):
+        _InboundProtocol(("10.1.2.3", 40000)).drive(client, server, bios)

@@ -154,7 +154,7 @@ class PolicySSLObject(_CheckedBeforeData, ssl.SSLObject):
         if self.report is not None:
             return
         caller = sys._getframe(1)
-        peer = self._peer or _caller_peer(caller)
+        peer = self._peer or _caller_peer(caller, self)
         context = _policy_context(self.context)
         try:
             pending = context._prepare(self, self.server_hostname, peer)
@@ -528,15 +528,18 @@ def _resume(protocol: Any) -> None:
         loop.call_soon_threadsafe(step)
 
 
-def _caller_peer(frame: Any) -> Peer | None:
+def _caller_peer(frame: Any, connection: ssl.SSLObject) -> Peer | None:
     """The peer address of the transport whose code called ``do_handshake``: asyncio's
-    ``SSLProtocol`` (``self._transport``) or anyio's ``TLSStream`` (``self.transport_stream``).
-    None when no caller frame has one (e.g. a C-implemented event loop)."""
+    ``SSLProtocol`` (``self._transport``) or anyio's ``TLSStream`` (``self.transport_stream``),
+    and only the one that owns ``connection`` (an asyncio server's protocol that makes an
+    outbound TLS call must not lend it the inbound client's address). None when no caller
+    frame has one (e.g. a C-implemented event loop)."""
     for _ in range(_TRANSPORT_SEARCH_DEPTH):
         if frame is None:
             return None
         owner = frame.f_locals.get("self")
-        peer = _asyncio_peer(owner) or _anyio_peer(owner)
+        owned = connection in (getattr(owner, "_sslobj", None), getattr(owner, "_ssl_object", None))
+        peer = (_asyncio_peer(owner) or _anyio_peer(owner)) if owned else None
         if peer is not None:
             return peer
         frame = frame.f_back
