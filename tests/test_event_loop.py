@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
+import httpx
 import pytest
 
 import certpolicy as cp
@@ -103,7 +104,14 @@ async def via_aiohttp(engine: cp.Engine, port: int) -> bytes:
         return await response.read()
 
 
-@pytest.mark.parametrize("client", [via_asyncio, via_aiohttp], ids=["asyncio", "aiohttp"])
+async def via_httpx(engine: cp.Engine, port: int) -> bytes:
+    async with httpx.AsyncClient(verify=engine.ssl_context()) as client:
+        return (await client.get(f"https://localhost:{port}/")).content
+
+
+@pytest.mark.parametrize(
+    "client", [via_asyncio, via_aiohttp, via_httpx], ids=["asyncio", "aiohttp", "httpx-async"]
+)
 @pytest.mark.parametrize("revoked", [False, True], ids=["good", "revoked"])
 def test_a_cold_crl_fetch_does_not_block_the_loop(
     pki: tuple[Issuer, Issuer],
@@ -120,7 +128,8 @@ def test_a_cold_crl_fetch_does_not_block_the_loop(
         holder["crl"] = c.make_crl(intermediate, entries)
         with tls_server([leaf, intermediate], leaf.key_pem, tmp_path) as server:
             if revoked:
-                with pytest.raises((cp.CertificateRevokedError, aiohttp.ClientError)) as caught:
+                failures = (cp.CertificateRevokedError, aiohttp.ClientError, httpx.HTTPError)
+                with pytest.raises(failures) as caught:
                     asyncio.run(with_ticker(watch, client(engine, server.port)))
                 assert isinstance(
                     cp.certificate_check_error(caught.value), cp.CertificateRevokedError

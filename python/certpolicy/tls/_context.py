@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import _ssl
 import asyncio.sslproto
+import collections
 import contextlib
 import logging
 import socket
@@ -161,14 +162,14 @@ class PolicySSLObject(_CheckedBeforeData, ssl.SSLObject):
         except BaseException as exc:
             self._failure = exc
             raise
-        protocol = _asyncio_protocol(caller)
-        if protocol is not None:
-            # Driven by an asyncio event loop: the check (which may fetch CRLs or OCSP
-            # answers) runs on a worker thread; the loop goes on, and the handshake resumes
-            # when the answer is in. Nothing passes before that (asyncio reads no
-            # application data while the handshake is unfinished).
+        wake = _event_loop_waker(caller, self)
+        if wake is not None:
+            # Driven by an event loop: the check (which may fetch CRLs or OCSP answers) runs
+            # on a worker thread; the loop goes on, and the handshake resumes when the answer
+            # is in. Nothing passes before that (no application data is read while the
+            # handshake is unfinished).
             self._background = _CHECKS.submit(context._check, pending)
-            self._background.add_done_callback(lambda _done: _resume(protocol))
+            self._background.add_done_callback(lambda _done: wake())
             raise ssl.SSLWantReadError("certpolicy: the certificate check is running")
         self._settle(lambda: context._check(pending))
 
@@ -497,33 +498,58 @@ class _Pending:
 _CHECKS: Final = ThreadPoolExecutor(max_workers=8, thread_name_prefix="certpolicy-check")
 
 
-def _asyncio_protocol(frame: Any) -> Any:
-    """The asyncio ``SSLProtocol`` whose ``_do_handshake`` called us, or None (blocking
-    sockets, anyio, or an event loop whose TLS is not asyncio's)."""
+def _event_loop_waker(frame: Any, connection: ssl.SSLObject) -> Callable[[], None] | None:
+    """How to resume the handshake of ``connection`` from a worker thread, when an event
+    loop drives it: asyncio's ``SSLProtocol`` (asyncio streams, aiohttp) runs its handshake
+    step again; anyio's ``TLSStream`` on the asyncio backend (httpx's async client) is woken
+    by an empty read, after which it calls ``do_handshake`` again. None otherwise (blocking
+    sockets, other loops): the check then runs where it is called."""
     for _ in range(_TRANSPORT_SEARCH_DEPTH):
         if frame is None:
             return None
         owner = frame.f_locals.get("self")
-        if isinstance(owner, asyncio.sslproto.SSLProtocol) and callable(
-            getattr(owner, "_do_handshake", None)
+        if isinstance(owner, asyncio.sslproto.SSLProtocol) and (
+            getattr(owner, "_sslobj", None) is connection
         ):
-            return owner
+            return _asyncio_waker(owner)
+        if getattr(owner, "_ssl_object", None) is connection:
+            return _anyio_waker(owner)
         frame = frame.f_back
     return None
 
 
-def _resume(protocol: Any) -> None:
-    """From the worker thread: let the loop run the handshake step again, which picks up
-    the check's answer (or closes the connection if it is gone meanwhile)."""
+def _asyncio_waker(protocol: Any) -> Callable[[], None] | None:
     loop = getattr(protocol, "_loop", None)
-    if loop is None or loop.is_closed():
-        return
+    if loop is None or not callable(getattr(protocol, "_do_handshake", None)):
+        return None
 
     def step() -> None:
         state = getattr(protocol, "_state", None)
         if getattr(state, "name", None) == "DO_HANDSHAKE":
             protocol._do_handshake()
 
+    return lambda: _call_soon(loop, step)
+
+
+def _anyio_waker(tls_stream: Any) -> Callable[[], None] | None:
+    stream_protocol = getattr(getattr(tls_stream, "transport_stream", None), "_protocol", None)
+    queue = getattr(stream_protocol, "read_queue", None)
+    event = getattr(stream_protocol, "read_event", None)
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+    if not isinstance(queue, collections.deque) or not isinstance(event, asyncio.Event):
+        return None
+
+    def step() -> None:
+        queue.append(b"")  # an empty read: the stream then calls do_handshake again
+        event.set()
+
+    return lambda: _call_soon(loop, step)
+
+
+def _call_soon(loop: asyncio.AbstractEventLoop, step: Callable[[], None]) -> None:
     with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
         loop.call_soon_threadsafe(step)
 
