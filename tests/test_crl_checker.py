@@ -416,11 +416,24 @@ def refreshing(make_checker: Callable[..., CrlChecker]) -> CrlChecker:
 LATE = {"this_update": NOW - dt.timedelta(days=2), "next_update": NOW + dt.timedelta(hours=1)}
 
 
+def while_asked(
+    checker: CrlChecker, leaf: Cert, issuer: Issuer, condition: Callable[[], bool]
+) -> Callable[[], bool]:
+    """``condition``, checking ``leaf`` first each time: a CRL nobody asks for is refreshed
+    once more at most, then it leaves memory (see test_idle_crls_are_not_refreshed)."""
+
+    def asked() -> bool:
+        check(checker, leaf, issuer)
+        return condition()
+
+    return asked
+
+
 def test_refresh_uses_conditional_get(site, ca, leaf, make_checker) -> None:
     publish(site, ca[1], **LATE)
     checker = refreshing(make_checker)
     check(checker, leaf, ca[1])
-    wait_for(lambda: site.not_modified >= 2, "two 304 answers")
+    wait_for(while_asked(checker, leaf, ca[1], lambda: site.not_modified >= 2), "two 304 answers")
     assert site.headers[-1].get("If-None-Match")
     assert site.headers[-1].get("If-Modified-Since")
     assert check(checker, leaf, ca[1]).status == "good"
@@ -433,7 +446,10 @@ def test_refresh_swaps_in_a_newer_crl(site, ca, leaf, make_checker) -> None:
     assert check(checker, leaf, ca[1]).status == "good"
     assert checker.next_refresh(url) is not None
     publish(site, ca[1], [serial(leaf)], number=2, **LATE)
-    wait_for(lambda: checker.current(url).number == 2, "the refresh")  # type: ignore[union-attr]
+    wait_for(
+        while_asked(checker, leaf, ca[1], lambda: checker.current(url).number == 2),  # type: ignore[union-attr]
+        "the refresh",
+    )
     answer = check(checker, leaf, ca[1])
     assert answer.status == "revoked"
     assert "CRL #2" in answer.detail
@@ -447,10 +463,81 @@ def test_an_older_crl_never_replaces_a_newer_one(site, ca, leaf, make_checker, c
     publish(site, ca[1], [], number=4, **LATE)  # a stale mirror: the leaf is not on it
     before = site.count(INT_CRL)
     with caplog.at_level(logging.WARNING, logger="certpolicy"):
-        wait_for(lambda: site.count(INT_CRL) >= before + 2, "two refresh attempts")
+        wait_for(
+            while_asked(checker, leaf, ca[1], lambda: site.count(INT_CRL) >= before + 2),
+            "two refresh attempts",
+        )
     assert checker.current(url).number == 5  # type: ignore[union-attr]
     assert check(checker, leaf, ca[1]).status == "revoked"
     assert any("older" in record.getMessage() for record in caplog.records)
+
+
+# A CRL that cannot answer now, with a higher number than the valid one the server has.
+UNUSABLE = {
+    "expired": {
+        "this_update": NOW - dt.timedelta(days=9),
+        "next_update": NOW - dt.timedelta(days=2),
+    },
+    "not yet valid": {
+        "this_update": NOW + dt.timedelta(days=2),
+        "next_update": NOW + dt.timedelta(days=9),
+    },
+}
+
+
+@pytest.mark.parametrize("state", list(UNUSABLE))
+def test_an_unusable_crl_never_blocks_a_valid_one(site, ca, leaf, make_checker, state) -> None:
+    """A held CRL that is expired or not yet valid, whatever its number (here #9), never
+    makes a valid CRL (#5) be refused as "older"."""
+    publish(site, ca[1], [], number=9, **UNUSABLE[state])
+    checker = make_checker()
+    answer = check(checker, leaf, ca[1])
+    assert answer.status == "unavailable"
+    assert state in answer.detail
+    publish(site, ca[1], [serial(leaf)], number=5)
+    answer = check(checker, leaf, ca[1])
+    assert answer.status == "revoked", answer.detail
+    assert "CRL #5" in answer.detail
+    assert checker.current(site.url(INT_CRL)).number == 5  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("state", list(UNUSABLE))
+def test_an_unusable_crl_on_disk_never_blocks_a_valid_one(
+    site, ca, leaf, make_checker, state
+) -> None:
+    """The same across a restart: the disk cache holds #9, not valid now; the new process
+    takes the valid #5 the server has, and keeps it on disk."""
+    publish(site, ca[1], [], number=9, **UNUSABLE[state])
+    first = make_checker()
+    assert check(first, leaf, ca[1]).status == "unavailable"
+    first.close()
+    publish(site, ca[1], [serial(leaf)], number=5)
+    answer = check(make_checker(), leaf, ca[1])
+    assert answer.status == "revoked", answer.detail
+    assert "CRL #5" in answer.detail
+    site.crls.clear()  # the server is gone: the disk cache answers, with #5
+    answer = check(make_checker(), leaf, ca[1])
+    assert answer.status == "revoked", answer.detail
+    assert "CRL #5" in answer.detail
+    assert site.count(INT_CRL) == 2
+
+
+def test_an_unusable_crl_never_replaces_a_valid_one(site, ca, leaf, make_checker) -> None:
+    """The other way round: a valid #5 held is not replaced by an expired #9."""
+    publish(site, ca[1], [serial(leaf)], number=5, **LATE)
+    checker = refreshing(make_checker)
+    url = site.url(INT_CRL)
+    assert check(checker, leaf, ca[1]).status == "revoked"
+    due = checker.next_refresh(url)
+    publish(site, ca[1], [], number=9, **UNUSABLE["expired"])
+    before = site.count(INT_CRL)
+
+    def refreshed() -> bool:  # downloaded, and the next refresh scheduled
+        return site.count(INT_CRL) > before and checker.next_refresh(url) not in (None, due)
+
+    wait_for(while_asked(checker, leaf, ca[1], refreshed), "a refresh")
+    assert checker.current(url).number == 5  # type: ignore[union-attr]
+    assert check(checker, leaf, ca[1]).status == "revoked"
 
 
 def test_checks_during_refreshes_always_get_an_answer(site, ca, leaf, make_checker) -> None:
@@ -482,6 +569,24 @@ def test_checks_during_refreshes_always_get_an_answer(site, ca, leaf, make_check
         # The swap is atomic and #1 never comes back: once revoked, always revoked.
         assert all(status == "revoked" for status in out[first_revoked:])
     assert site.count(INT_CRL) >= 3
+
+
+def test_idle_crls_are_not_refreshed(site, ca, leaf, make_checker) -> None:
+    """Asked for once, a CRL is refreshed once more at most; at its next refresh nobody
+    has asked for it since, so it leaves memory instead of being refreshed for ever. The
+    disk cache still has it."""
+    publish(site, ca[1], **LATE)
+    checker = refreshing(make_checker)
+    url = site.url(INT_CRL)
+    assert check(checker, leaf, ca[1]).status == "good"
+    wait_for(lambda: checker.current(url) is None, "the idle CRL to leave memory")
+    assert checker.next_refresh(url) is None
+    assert checker.memory_bytes() == 0
+    count = site.count(INT_CRL)
+    assert count <= 2  # the download, and at most one refresh
+    assert check(checker, leaf, ca[1]).status == "good"  # from the disk cache
+    assert site.count(INT_CRL) == count
+    assert checker.next_refresh(url) is not None  # asked for again: refreshed again
 
 
 def test_close_stops_refreshing(site, ca, leaf, make_checker) -> None:

@@ -8,6 +8,12 @@ next method. A certificate no method answers for definitively makes the path *un
 ``on_unavailable="fail"`` (the default) breaks the connection with
 :class:`RevocationUnavailableError`, ``"allow"`` lets it through and logs a WARNING.
 Revocation never passes silently.
+
+The whole decision takes at most ``RevocationConfig.deadline``: every certificate, every URL,
+every retry, both methods. The built-in methods stop waiting when it passes (answering
+"unavailable" with that reason) but still answer from their caches, so that a revoked
+certificate known from a cache is still found; a method of another kind is not asked once
+the deadline has passed.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from collections.abc import Mapping, Sequence
 from typing import Final
 
 from certpolicy.checks import cert_info
+from certpolicy.revocation import _budget
 from certpolicy.revocation._answers import MethodAnswer, PathAnswer, RevocationMethod
 from certpolicy.revocation._config import RevocationConfig
 from certpolicy.revocation.crl import CrlChecker
@@ -48,7 +55,28 @@ class RevocationChecker:
 
     def check_path(self, path: Sequence[bytes], *, at: dt.datetime | None = None) -> PathAnswer:
         """Checks every certificate of ``path`` that has an issuer in it (the anchor has
-        none and is never checked); with ``depth="leaf"`` only the leaf."""
+        none and is never checked); with ``depth="leaf"`` only the leaf. Takes at most
+        ``RevocationConfig.deadline`` (see the module documentation)."""
+        with _budget.decision(self.config.deadline) as budget:
+            return self._check_path(path, at, budget)
+
+    def _ask(
+        self, name: str, cert: bytes, issuer: bytes, at: dt.datetime | None, budget: _budget.Budget
+    ) -> MethodAnswer:
+        method = self.methods.get(name)
+        if method is None:
+            return MethodAnswer(name, "unavailable", "", "not available in this version")
+        if budget.remaining() <= 0 and not isinstance(method, CrlChecker | OcspChecker):
+            # The built-in methods answer from their caches without waiting; another
+            # method might wait on the network, past the deadline.
+            return MethodAnswer(
+                name, "unavailable", "", f"{_budget.passed_reason(budget)}; not asked"
+            )
+        return method.check(cert, issuer, at=at)
+
+    def _check_path(
+        self, path: Sequence[bytes], at: dt.datetime | None, budget: _budget.Budget
+    ) -> PathAnswer:
         answers: list[MethodAnswer] = []
         subjects = list(range(len(path) - 1))
         if self.config.depth == "leaf":
@@ -63,11 +91,7 @@ class RevocationChecker:
             info = cert_info(cert)
             definitive = False
             for name in _ORDER[self.config.method]:
-                method = self.methods.get(name)
-                if method is None:
-                    answer = MethodAnswer(name, "unavailable", "", "not available in this version")
-                else:
-                    answer = method.check(cert, issuer, at=at)
+                answer = self._ask(name, cert, issuer, at, budget)
                 answers.append(answer)
                 if answer.status == "revoked":
                     return PathAnswer(

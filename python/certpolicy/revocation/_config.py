@@ -1,5 +1,6 @@
 """Revocation settings (DESIGN.md "Revocation"): the method order, depth, what to do when no
-answer is to be had, caches, timeouts and retries."""
+answer is to be had, caches and their bounds, timeouts, retries and the deadline of one
+decision."""
 
 from __future__ import annotations
 
@@ -74,10 +75,26 @@ class RevocationConfig:
     ocsp_nonce: bool = False
     # The largest OCSP response accepted from a responder (bytes).
     max_ocsp_bytes: int = 256 * 1024
+    # The CRLs kept in memory (DER plus index), and apart from them the OCSP answers kept in
+    # memory, each stay within this many bytes; the least recently used go first.
+    memory_cache_bytes: int = 64 * 1024 * 1024
+    # The CRL disk cache (cache_dir/crl) and the OCSP disk cache (cache_dir/ocsp) each stay
+    # within this many bytes; the least recently used entries are deleted first.
+    disk_cache_bytes: int = 256 * 1024 * 1024
+    # The most one revocation decision may take (seconds): every certificate of the path,
+    # every URL, every retry, both methods. Past it the answer is "unavailable".
+    deadline: float = 20.0
 
     def __post_init__(self) -> None:
         _require_number(
-            self, ("timeout", "ocsp_max_age", "crl_refresh_margin", "crl_min_refresh_interval")
+            self,
+            (
+                "timeout",
+                "ocsp_max_age",
+                "crl_refresh_margin",
+                "crl_min_refresh_interval",
+                "deadline",
+            ),
         )
         if not isinstance(self.cache_dir, str | os.PathLike):
             raise ConfigError(f"cache_dir must be a path, not {self.cache_dir!r}")
@@ -111,4 +128,12 @@ class RevocationConfig:
             raise ConfigError(
                 f"max_ocsp_bytes must be in 1..{MAX_OCSP_RESPONSE_BYTES}, not {self.max_ocsp_bytes}"
             )
+        for name in ("memory_cache_bytes", "disk_cache_bytes"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise ConfigError(f"RevocationConfig.{name} must be an integer, not {value!r}")
+            if not value > 0:
+                raise ConfigError(f"{name} must be > 0, not {value}")
+        if not self.deadline > 0:  # also refuses NaN
+            raise ConfigError(f"deadline must be > 0, not {self.deadline}")
         object.__setattr__(self, "cache_dir", Path(self.cache_dir))

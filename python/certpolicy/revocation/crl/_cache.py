@@ -1,17 +1,25 @@
 """The on-disk CRL cache: per distribution point URL, the CRL as downloaded (DER) and a small
-JSON metadata file, both written atomically.
+JSON metadata file, replaced together as one unit.
 
 Layout under ``RevocationConfig.cache_dir``::
 
-    crl/<key>.der    the CRL exactly as served
-    crl/<key>.json   {"url", "sha256", "size", "etag", "last_modified", "fetched_at",
-                      "this_update", "next_update", "number"}
+    crl/<key>.json         {"url", "sha256", "size", "etag", "last_modified", "fetched_at",
+                            "this_update", "next_update", "number"}
+    crl/<key>.der          the CRL exactly as served, the one the metadata names
+    crl/<key>.<sha>.der    a new CRL on its way in (<sha>: 16 hex digits of its SHA-256)
 
-``<key>`` is the first 32 hex digits of SHA-256(url). The DER is written before the metadata,
-and the metadata names the DER's SHA-256, so a crash between the two writes, a truncated or
-edited file, or a file of another URL is noticed: such an entry is deleted and the CRL is
+``<key>`` is the first 32 hex digits of SHA-256(url). A new CRL is written under its own name
+first, then the metadata naming it replaces the old metadata (the commit point), then it is
+renamed over ``<key>.der``. A crash before the commit leaves the old metadata and the old DER,
+consistent: the last good CRL stays usable. A crash after it leaves metadata that names the
+new file, which loading (or the sweep at start) renames into place. Every write is atomic
+(``atomic_write_bytes``) and the metadata names the DER's SHA-256, so a truncated or edited
+file, or a file of another URL, is noticed: such an entry is deleted and the CRL is
 downloaded again. What the cache returns is still only bytes: the caller parses it and
 verifies its signature against the issuer before use.
+
+The directory stays within ``disk_cache_bytes`` (:class:`~certpolicy.revocation._disk.DiskLru`):
+least recently used entries go first; an entry is used when it is loaded or written.
 """
 
 from __future__ import annotations
@@ -21,11 +29,14 @@ import hashlib
 import json
 import logging
 import os
+import re
+import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from certpolicy._util import atomic_write_bytes
+from certpolicy.revocation._disk import STALE_TEMP_SECONDS, DiskLru, sweep_temps, touch
 
 __all__ = ["CacheEntry", "CrlDiskCache", "Metadata"]
 
@@ -55,6 +66,18 @@ class CacheEntry:
 
 def _key(url: str) -> str:
     return hashlib.sha256(url.encode("utf-8")).hexdigest()[:32]
+
+
+# The files of an entry: <key>.json, <key>.der and <key>.<sha>.der (a new CRL on its way in).
+_FILE = re.compile(r"(?P<key>[0-9a-f]{32})\.(?:json|der|(?P<sha>[0-9a-f]{16})\.der)")
+
+# Default bound of the directory, as RevocationConfig.disk_cache_bytes.
+DEFAULT_DISK_BYTES = 256 * 1024 * 1024
+
+
+def _entry_of(name: str) -> str | None:
+    match = _FILE.fullmatch(name)
+    return None if match is None else match["key"]
 
 
 def _metadata_from(document: Any) -> Metadata:
@@ -101,58 +124,155 @@ def _read_capped(path: Path, limit: int) -> bytes:
 
 
 class CrlDiskCache:
-    """Reads and writes cache entries; never raises for a bad or missing entry."""
+    """Reads and writes cache entries; never raises for a bad or missing entry.
+    ``max_bytes`` caps one CRL file read back; ``disk_bytes`` bounds the directory."""
 
-    def __init__(self, cache_dir: Path, max_bytes: int = 100 * 1024 * 1024) -> None:
+    def __init__(
+        self,
+        cache_dir: Path,
+        max_bytes: int = 100 * 1024 * 1024,
+        *,
+        disk_bytes: int = DEFAULT_DISK_BYTES,
+    ) -> None:
         self.directory = Path(cache_dir) / "crl"
         self._max_bytes = max_bytes
+        self._lru = DiskLru(self.directory, disk_bytes, _entry_of)
 
     def paths(self, url: str) -> tuple[Path, Path]:
         """The DER and metadata paths of ``url``."""
         key = _key(url)
         return self.directory / f"{key}.der", self.directory / f"{key}.json"
 
+    def _incoming(self, key: str, sha256: str) -> Path:
+        return self.directory / f"{key}.{sha256[:16]}.der"
+
+    # --- at start ----------------------------------------------------------------------
+
+    def sweep(self) -> None:
+        """What a crash left: temporary files of atomic writes, and new CRLs whose store was
+        interrupted (renamed into place when their metadata names them, else deleted), both
+        only when older than a write in progress could be; then the directory is counted
+        and brought within its bound."""
+        sweep_temps(self.directory, _FILE)
+        limit = time.time() - STALE_TEMP_SECONDS
+        try:
+            with os.scandir(self.directory) as listing:
+                names = [item.name for item in listing if item.is_file(follow_symlinks=False)]
+        except OSError:
+            names = []
+        for name in names:
+            match = _FILE.fullmatch(name)
+            if match is None or match["sha"] is None:
+                continue
+            path = self.directory / name
+            try:
+                if os.lstat(path).st_mtime >= limit:
+                    continue
+                if self._metadata_sha(match["key"]).startswith(match["sha"]):
+                    os.replace(path, self.directory / f"{match['key']}.der")
+                    logger.info("completed the interrupted CRL cache write %s", name)
+                else:
+                    os.unlink(path)
+                    logger.info("swept the leftover CRL cache file %s", name)
+            except OSError:
+                continue
+        self._lru.scan()
+
+    def _metadata_sha(self, key: str) -> str:
+        """The SHA-256 the metadata of ``key`` names, or "" when unreadable."""
+        try:
+            document = json.loads(_read_capped(self.directory / f"{key}.json", 64 * 1024))
+            value = document.get("sha256") if isinstance(document, dict) else None
+        except (OSError, ValueError, RecursionError):
+            return ""
+        return value if isinstance(value, str) and len(value) == 64 else ""
+
+    # --- reading -----------------------------------------------------------------------
+
     def load(self, url: str) -> CacheEntry | None:
         """The cached CRL of ``url`` whose bytes match its metadata; None when there is
-        none. An inconsistent entry is deleted."""
+        none. A store interrupted after its commit is completed; an inconsistent entry is
+        deleted (after a second look: another process may be writing it)."""
+        for last_try in (False, True):
+            found = self._load(url, final=last_try)
+            if found is not None:
+                entry, path = found
+                if entry is not None and path is not None:
+                    touch(path)
+                return entry
+        return None
+
+    def _load(self, url: str, *, final: bool) -> tuple[CacheEntry | None, Path | None] | None:
+        """``(entry or None, metadata path)``; None: look again."""
         der_path, meta_path = self.paths(url)
         try:
             document = json.loads(_read_capped(meta_path, 64 * 1024).decode("utf-8"))
-            der = _read_capped(der_path, self._max_bytes)
         except FileNotFoundError:
-            return None
+            return None, None
         except (OSError, ValueError, RecursionError) as exc:
             self._discard(url, f"unreadable: {exc}")
-            return None
+            return None, None
         try:
             metadata = _metadata_from(document)
         except (ValueError, OverflowError) as exc:  # int(float("inf")) is an OverflowError
             self._discard(url, f"bad metadata: {exc}")
-            return None
+            return None, None
         if metadata.url != url:
             self._discard(url, f"it belongs to {metadata.url}")
+            return None, None
+        incoming = self._incoming(_key(url), metadata.sha256)
+        for path in (der_path, incoming):
+            try:
+                der = _read_capped(path, self._max_bytes)
+            except FileNotFoundError:
+                continue
+            except (OSError, ValueError) as exc:
+                self._discard(url, f"unreadable: {exc}")
+                return None, None
+            if metadata.size != len(der) or metadata.sha256 != hashlib.sha256(der).hexdigest():
+                continue
+            if path == incoming:
+                # The store was interrupted after its commit: finish it.
+                with contextlib.suppress(OSError):
+                    os.replace(incoming, der_path)
+            return CacheEntry(der, metadata), meta_path
+        if not final:
             return None
-        if metadata.size != len(der) or metadata.sha256 != hashlib.sha256(der).hexdigest():
-            self._discard(url, "the CRL file does not match its metadata")
-            return None
-        return CacheEntry(der, metadata)
+        self._discard(url, "the CRL file does not match its metadata")
+        return None, None
+
+    # --- writing -----------------------------------------------------------------------
 
     def store(self, der: bytes, metadata: Metadata) -> None:
-        """Writes an entry (DER first, then metadata), atomically each. Logs and gives up on
-        an OS error: the in-memory CRL is used regardless."""
-        der_path, _ = self.paths(metadata.url)
+        """Writes an entry as one unit (see the module documentation). Logs and gives up on
+        an OS error, or when the entry alone is over the directory's bound: the in-memory
+        CRL is used regardless."""
+        key = _key(metadata.url)
+        der_path, meta_path = self.paths(metadata.url)
+        document = _document(metadata)
+        if not self._lru.make_room(key, len(der) + len(document)):
+            logger.warning(
+                "the CRL of %s (%d bytes) is larger than disk_cache_bytes (%d): not cached on disk",
+                metadata.url,
+                len(der),
+                self._lru.max_bytes,
+            )
+            return
+        incoming = self._incoming(key, metadata.sha256)
         try:
             self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-            atomic_write_bytes(der_path, der, mode=0o644)
-            self.store_metadata(metadata)
+            atomic_write_bytes(incoming, der, mode=0o644)
+            atomic_write_bytes(meta_path, document, mode=0o644)  # the commit point
+            with contextlib.suppress(FileNotFoundError):  # a concurrent load completed it
+                os.replace(incoming, der_path)
         except OSError as exc:
             logger.warning("cannot write the CRL cache for %s: %s", metadata.url, exc)
 
     def store_metadata(self, metadata: Metadata) -> None:
+        """Replaces the metadata of an entry whose DER is unchanged (a 304 answer)."""
         _, meta_path = self.paths(metadata.url)
-        document = json.dumps(asdict(metadata), indent=1, sort_keys=True).encode("utf-8")
         try:
-            atomic_write_bytes(meta_path, document, mode=0o644)
+            atomic_write_bytes(meta_path, _document(metadata), mode=0o644)
         except OSError as exc:
             logger.warning("cannot write the CRL cache for %s: %s", metadata.url, exc)
 
@@ -162,6 +282,22 @@ class CrlDiskCache:
 
     def _discard(self, url: str, reason: str) -> None:
         logger.warning("discarding the cached CRL of %s: %s", url, reason)
-        for path in self.paths(url):
+        key = _key(url)
+        doomed = list(self.paths(url))
+        with contextlib.suppress(OSError), os.scandir(self.directory) as listing:
+            for item in listing:
+                match = _FILE.fullmatch(item.name)
+                if match is not None and match["key"] == key and match["sha"] is not None:
+                    doomed.append(Path(item.path))
+        for path in doomed:
             with contextlib.suppress(OSError):
                 os.unlink(path)
+        self._lru.forget(key)
+
+    def bytes_used(self) -> int:
+        """The bytes of the entries counted (for tests)."""
+        return self._lru.total()
+
+
+def _document(metadata: Metadata) -> bytes:
+    return json.dumps(asdict(metadata), indent=1, sort_keys=True).encode("utf-8")

@@ -8,8 +8,15 @@ CRL distribution points and uses the first CRL that is available, verified again
 certificate's issuer, current, and in scope for the certificate. CRLs live in memory and in
 the disk cache (``_cache``); they are downloaded (``_fetch``) when missing or expired, one
 download per URL at a time however many checks wait for it, and refreshed in the background
-before their nextUpdate (``_refresh``). A CRL
-never replaces one with a higher CRL number, and an expired CRL never answers.
+before their nextUpdate (``_refresh``).
+
+A valid CRL never replaces a valid one with a higher CRL number, and an expired CRL never
+answers; but a CRL that is not valid now (expired, or not yet valid) never blocks a valid
+one, whatever its number. The CRLs in memory stay within ``memory_cache_bytes`` (DER plus
+index), least recently used first; a CRL nobody asked for since its last refresh is not
+refreshed again but leaves memory (it stays on disk). A URL whose download just failed is
+not downloaded again for ``crl_min_refresh_interval``. A check takes at most
+``RevocationConfig.deadline`` in all (``_budget``).
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ import hashlib
 import logging
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from types import TracebackType
@@ -29,8 +37,10 @@ import urllib3
 from certpolicy._util import CLOCK_SKEW_SECONDS, Crl, as_utc, from_unix, iso_z
 from certpolicy.checks import cert_info
 from certpolicy.errors import CertPolicyError, CrlError
+from certpolicy.revocation import _budget
 from certpolicy.revocation._answers import MethodAnswer
 from certpolicy.revocation._config import RevocationConfig
+from certpolicy.revocation._http import held_against_url
 from certpolicy.revocation._single_flight import FlightTimeout, SingleFlight
 from certpolicy.revocation.crl._cache import CrlDiskCache, Metadata
 from certpolicy.revocation.crl._fetch import ATTEMPT_TIMEOUTS, CrlFetchError, Fetcher
@@ -39,6 +49,9 @@ from certpolicy.revocation.crl._refresh import RefreshScheduler
 __all__ = ["CrlChecker"]
 
 logger = logging.getLogger("certpolicy")
+
+# Failed URLs remembered at most (the oldest are forgotten first when more fail).
+MAX_FAILURES = 4096
 
 
 class _Unavailable(Exception):
@@ -61,6 +74,7 @@ class _Loaded:
     number: int | None
     sha256: str  # of the DER, for the cache metadata
     size: int
+    memory: int  # what it costs in memory: the DER and the index
 
     @classmethod
     def of(
@@ -87,6 +101,7 @@ class _Loaded:
             number=crl.number,
             sha256=hashlib.sha256(der).hexdigest(),
             size=len(der),
+            memory=len(der) + crl.index_bytes(),
         )
 
     def valid_at(self, when: float) -> bool:
@@ -113,9 +128,15 @@ class _Loaded:
         )
 
 
-def _older(candidate: _Loaded, current: _Loaded) -> bool:
-    """True when ``candidate`` must not replace ``current``: a lower CRL number, or the same
-    number (or none) and an earlier thisUpdate (RFC 5280 section 5.2.3)."""
+def _older(candidate: _Loaded, current: _Loaded, now: float) -> bool:
+    """True when ``candidate`` must not replace ``current``. Of two CRLs of which one is
+    valid ``now`` and the other is not (expired, or not yet valid), the valid one wins,
+    whatever their numbers: a held CRL that cannot answer must never block one that can.
+    Otherwise: a lower CRL number, or the same number (or none) and an earlier thisUpdate
+    (RFC 5280 section 5.2.3)."""
+    candidate_valid, current_valid = candidate.valid_at(now), current.valid_at(now)
+    if candidate_valid != current_valid:
+        return current_valid
     new, held = candidate.number, current.number
     if new is not None and held is not None and new != held:
         return new < held
@@ -135,12 +156,20 @@ class CrlChecker:
     ) -> None:
         self.config = config
         self._fetcher = Fetcher(config, http)
-        self._disk = CrlDiskCache(config.cache_dir, config.max_crl_bytes)
+        self._disk = CrlDiskCache(
+            config.cache_dir, config.max_crl_bytes, disk_bytes=config.disk_cache_bytes
+        )
+        self._disk.sweep()  # what a crash left, and the directory within its bound
         self._lock = threading.Lock()
-        self._loaded: dict[str, _Loaded] = {}
+        # In least recently used order; _memory is the sum of their .memory.
+        self._loaded: OrderedDict[str, _Loaded] = OrderedDict()
+        self._memory = 0
+        # URLs asked for since their last refresh (the others are idle).
+        self._asked: set[str] = set()
+        # URLs whose CRL was too large for memory, warned about once.
+        self._oversized: set[str] = set()
         self._flights: SingleFlight[_Loaded] = SingleFlight()
         self._failures: dict[str, tuple[float, str]] = {}
-        self._disk_tried: set[str] = set()
         self._scheduler = RefreshScheduler(self._refresh_in_background)
         self._closed = False
         retry = config.retry
@@ -171,6 +200,11 @@ class CrlChecker:
             loaded = self._loaded.get(url)
         return None if loaded is None else loaded.crl
 
+    def memory_bytes(self) -> int:
+        """What the CRLs in memory take (DER and index), at most ``memory_cache_bytes``."""
+        with self._lock:
+            return self._memory
+
     def next_refresh(self, url: str) -> dt.datetime | None:
         """When the background refresh of ``url`` is due, if scheduled."""
         due = self._scheduler.due(url)
@@ -180,7 +214,13 @@ class CrlChecker:
 
     def check(self, cert: bytes, issuer: bytes, *, at: dt.datetime | None) -> MethodAnswer:
         """Looks ``cert`` (DER) up in the CRL of its issuer ``issuer`` (DER) valid at ``at``
-        (default now). Never raises for network or data problems: answers "unavailable"."""
+        (default now). Never raises for network or data problems: answers "unavailable".
+        Takes at most ``RevocationConfig.deadline`` (less inside a path check whose deadline
+        ends earlier)."""
+        with _budget.decision(self.config.deadline):
+            return self._check(cert, issuer, at)
+
+    def _check(self, cert: bytes, issuer: bytes, at: dt.datetime | None) -> MethodAnswer:
         try:
             info = cert_info(cert)
         except CertPolicyError as exc:
@@ -224,7 +264,10 @@ class CrlChecker:
 
     def _usable(self, url: str, issuer: bytes, when: float) -> _Loaded:
         with self._lock:
+            self._asked.add(url)
             loaded = self._loaded.get(url)
+            if loaded is not None:
+                self._loaded.move_to_end(url)
         if loaded is None or not loaded.valid_at(time.time()):
             loaded = self._single_flight(url, lambda: self._obtain(url, issuer))
         loaded = self._with_issuer(loaded, issuer)
@@ -235,10 +278,20 @@ class CrlChecker:
         return loaded
 
     def _single_flight(self, url: str, work: Callable[[], _Loaded]) -> _Loaded:
-        """Runs ``work`` for ``url`` unless a run is in progress, whose result is shared."""
+        """Runs ``work`` for ``url`` unless a run is in progress, whose result is shared
+        (waited for at most as long as the decision in progress has left)."""
+        wait, budget = self._flight_timeout, _budget.current()
+        if budget is not None and budget.remaining() < wait:
+            wait = max(0.0, budget.remaining())
+        else:
+            budget = None
         try:
-            loaded, _shared = self._flights.do(url, work, wait=self._flight_timeout)
+            loaded, _shared = self._flights.do(url, work, wait=wait)
         except FlightTimeout as exc:
+            if budget is not None:
+                raise _Unavailable(
+                    f"{_budget.passed_reason(budget)} while another check was downloading it"
+                ) from None
             raise _Unavailable(str(exc)) from None
         return loaded
 
@@ -261,10 +314,9 @@ class CrlChecker:
         return self._download(url, issuer, current)
 
     def _from_disk(self, url: str, issuer: bytes) -> _Loaded | None:
-        """The disk cache's CRL of ``url``, verified (once per URL and process)."""
-        if url in self._disk_tried:
-            return None
-        self._disk_tried.add(url)
+        """The disk cache's CRL of ``url``, verified, now in memory. One that is not valid
+        now is held only for the conditional GET that follows: it is not refreshed, and it
+        cannot block the CRL downloaded next (:func:`_older`)."""
         entry = self._disk.load(url)
         if entry is None:
             return None
@@ -284,7 +336,7 @@ class CrlChecker:
             fetched_at=meta.fetched_at,
         )
         logger.debug("loaded %s for %s from the disk cache", loaded.describe(), url)
-        self._install(loaded)
+        self._install(loaded, schedule=loaded.valid_at(time.time()))
         return loaded
 
     def _download(self, url: str, issuer: bytes, current: _Loaded | None) -> _Loaded:
@@ -297,7 +349,7 @@ class CrlChecker:
                 last_modified=current.last_modified if current else None,
             )
         except CrlFetchError as exc:
-            raise self._failed(url, str(exc), current) from None
+            raise self._failed(url, str(exc), current, remember=held_against_url(exc)) from None
         if fetched.body is None:
             if current is None:
                 raise self._failed(url, "the server answered 304 to an unconditional GET", None)
@@ -319,15 +371,22 @@ class CrlChecker:
             last_modified=fetched.last_modified,
             fetched_at=started,
         )
-        if current is not None and _older(loaded, current):
-            reason = (
-                f"the server sent {loaded.describe()}, older than the {current.describe()} "
-                "held; keeping the newer one"
-            )
+        now = time.time()
+        if current is not None and _older(loaded, current, now):
+            if loaded.valid_at(now):
+                reason = (
+                    f"the server sent {loaded.describe()}, older than the "
+                    f"{current.describe()} held; keeping the newer one"
+                )
+            else:
+                reason = (
+                    f"the server sent {loaded.describe()}, which is not valid now; keeping "
+                    f"the {current.describe()} held"
+                )
             logger.warning("CRL %s: %s", url, reason)
-            if not current.valid_at(time.time()):
+            if not current.valid_at(now):
                 raise self._failed(url, reason, current)
-            self._schedule(current, time.time())
+            self._schedule(current, now)
             return current
         self._disk.store(fetched.body, loaded.metadata())
         self._install(loaded)
@@ -343,15 +402,33 @@ class CrlChecker:
         )
         return loaded
 
-    def _failed(self, url: str, reason: str, current: _Loaded | None) -> _Unavailable:
-        """Records a failed download; a held CRL gets its next background try."""
+    def _failed(
+        self, url: str, reason: str, current: _Loaded | None, *, remember: bool = True
+    ) -> _Unavailable:
+        """Records a failed download (unless the revocation deadline stopped it before it
+        had a fair chance: ``remember=False``); a held CRL gets its next background try."""
         now = time.time()
-        with self._lock:
-            self._failures[url] = (now, reason)
-        if current is not None:
+        if remember:
+            with self._lock:
+                self._failures.pop(url, None)
+                self._failures[url] = (now, reason)
+                self._forget_old_failures(now)
+            logger.warning("CRL download from %s failed: %s", url, reason)
+        else:
+            logger.debug("CRL download from %s stopped: %s", url, reason)
+        if current is not None and not self._closed:
             self._scheduler.schedule(url, now + self.config.crl_min_refresh_interval)
-        logger.warning("CRL download from %s failed: %s", url, reason)
         return _Unavailable(reason)
+
+    def _forget_old_failures(self, now: float) -> None:
+        """Keeps the failures remembered few: those past the interval go, and the oldest
+        beyond MAX_FAILURES (called with the lock held)."""
+        interval = self.config.crl_min_refresh_interval
+        while self._failures:
+            url, (when, _) = next(iter(self._failures.items()))
+            if now - when < interval and len(self._failures) <= MAX_FAILURES:
+                break
+            del self._failures[url]
 
     def _with_issuer(self, loaded: _Loaded, issuer: bytes) -> _Loaded:
         """``loaded``, verified against ``issuer`` (once per issuer certificate)."""
@@ -370,12 +447,52 @@ class CrlChecker:
 
     # --- memory, refresh ---------------------------------------------------------------
 
-    def _install(self, loaded: _Loaded) -> None:
+    def _install(self, loaded: _Loaded, *, schedule: bool = True) -> None:
         """Makes ``loaded`` the CRL of its URL (one dict store: checks see the old CRL or
-        the new one, never a mix) and schedules its refresh."""
+        the new one, never a mix) and schedules its refresh. The least recently used CRLs
+        leave memory until the rest fit in ``memory_cache_bytes``; a CRL larger than that
+        alone is used by the check that obtained it but not kept (it is read from the disk
+        cache again when asked for)."""
+        bound = self.config.memory_cache_bytes
+        evicted: list[str] = []
         with self._lock:
-            self._loaded[loaded.url] = loaded
-        self._schedule(loaded, loaded.fetched_at)
+            replaced = self._loaded.pop(loaded.url, None)
+            if replaced is not None:
+                self._memory -= replaced.memory
+            kept = loaded.memory <= bound
+            if kept:
+                self._loaded[loaded.url] = loaded
+                self._memory += loaded.memory
+                while self._memory > bound:
+                    oldest = next(iter(self._loaded))
+                    self._drop(oldest)
+                    evicted.append(oldest)
+        for url in evicted:
+            self._scheduler.cancel(url)
+            logger.debug("the CRL of %s left memory (memory_cache_bytes %d)", url, bound)
+        if not kept:
+            self._scheduler.cancel(loaded.url)
+            with self._lock:
+                first = loaded.url not in self._oversized
+                if first and len(self._oversized) < 1024:
+                    self._oversized.add(loaded.url)
+            logger.log(
+                logging.WARNING if first else logging.DEBUG,
+                "the CRL of %s takes %d bytes, more than memory_cache_bytes (%d): not kept in "
+                "memory, read from the disk cache whenever it is needed",
+                loaded.url,
+                loaded.memory,
+                bound,
+            )
+        elif schedule:
+            self._schedule(loaded, loaded.fetched_at)
+
+    def _drop(self, url: str) -> None:
+        """Takes the CRL of ``url`` out of memory (called with the lock held)."""
+        gone = self._loaded.pop(url, None)
+        if gone is not None:
+            self._memory -= gone.memory
+        self._asked.discard(url)
 
     def _schedule(self, loaded: _Loaded, last_attempt: float) -> None:
         config = self.config
@@ -389,11 +506,20 @@ class CrlChecker:
             self._scheduler.schedule(loaded.url, due)
 
     def _refresh_in_background(self, url: str) -> None:
+        """Refreshes the CRL of ``url`` if it was asked for since its last refresh; an idle
+        one leaves memory instead (the disk cache keeps it)."""
         if self._closed:
             return
         with self._lock:
             current = self._loaded.get(url)
+            asked = url in self._asked
+            self._asked.discard(url)
+            if current is not None and not asked:
+                self._drop(url)
         if current is None:
+            return
+        if not asked:
+            logger.debug("the CRL of %s was not asked for since its last refresh: dropped", url)
             return
         # A failure is logged and rescheduled by _failed.
         with contextlib.suppress(_Unavailable):

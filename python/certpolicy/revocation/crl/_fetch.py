@@ -1,7 +1,9 @@
 """Downloading CRLs over HTTP(S) with urllib3: pooled connections, timeouts, conditional GET
 (ETag / Last-Modified, RFC 9110 section 13), a size cap enforced while streaming, and
 urllib3's ``Retry`` driving exponential backoff with jitter for every retryable failure —
-connection errors, timeouts, 408/429/5xx answers and bodies cut short.
+connection errors, timeouts, 408/429/5xx answers and bodies cut short. Every download has an
+overall deadline (and, inside a revocation decision, no more than the decision has left);
+past it the download's connection is closed and its thread ends.
 """
 
 from __future__ import annotations
@@ -16,10 +18,15 @@ from urllib3.exceptions import HTTPError, MaxRetryError
 from urllib3.util import Retry as Urllib3Retry
 from urllib3.util import Timeout
 
-from certpolicy._util import within
 from certpolicy.errors import CrlError
 from certpolicy.revocation._config import RevocationConfig
-from certpolicy.revocation._http import BackoffRetry, fetch_deadline, revocation_pool
+from certpolicy.revocation._http import (
+    BackoffRetry,
+    bounded,
+    closable,
+    fetch_deadline,
+    revocation_pool,
+)
 
 __all__ = ["ATTEMPT_TIMEOUTS", "CrlFetchError", "Fetched", "Fetcher", "Progress"]
 
@@ -64,11 +71,12 @@ def _reason(error: BaseException) -> str:
 
 
 class Fetcher:
-    """GETs CRLs for one configuration."""
+    """GETs CRLs for one configuration. A given ``http`` pool is made :func:`closable`: its
+    new connections can be closed by a download whose deadline passes."""
 
     def __init__(self, config: RevocationConfig, http: urllib3.PoolManager | None = None) -> None:
         self._config = config
-        self._http = http if http is not None else default_pool(config)
+        self._http = closable(http) if http is not None else default_pool(config)
         self._timeout = Timeout(connect=config.timeout, read=config.timeout)
 
     def fetch(
@@ -80,12 +88,16 @@ class Fetcher:
         progress: Progress | None = None,
     ) -> Fetched:
         """Downloads ``url``; with validators, a conditional GET. Raises CrlFetchError,
-        also when the whole download (retries included) outlives its deadline. ``progress``
-        is called from the downloading thread for every chunk."""
+        also when the whole download (retries included) outlives its deadline, or the
+        revocation decision in progress its own; the download's connection is closed then.
+        ``progress`` is called from the downloading thread for every chunk."""
         seconds = fetch_deadline(self._config, ATTEMPT_TIMEOUTS)
         try:
-            return within(
-                seconds, "CRL download", lambda: self._fetch(url, etag, last_modified, progress)
+            return bounded(
+                "CRL download",
+                seconds,
+                lambda: self._fetch(url, etag, last_modified, progress),
+                timeout=self._config.timeout,
             )
         except TimeoutError as exc:
             raise CrlFetchError(f"download failed: {exc}") from exc

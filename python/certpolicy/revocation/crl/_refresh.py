@@ -41,6 +41,11 @@ class RefreshScheduler:
                 self._thread.start()
             self._wake.notify()
 
+    def cancel(self, url: str) -> None:
+        """Forgets the refresh of ``url`` (its CRL left memory)."""
+        with self._wake:
+            self._due.pop(url, None)
+
     def due(self, url: str) -> float | None:
         """When ``url`` is next refreshed, if scheduled."""
         with self._wake:

@@ -1,18 +1,25 @@
 """The "ocsp" revocation method: :class:`OcspChecker` POSTs a request to the certificate's
 AIA responder (``_fetch``), verifies the answer in the Rust core, and keeps it in memory and on
-disk until nextUpdate (``_cache``); concurrent checks of one certificate share one fetch."""
+disk until nextUpdate (``_cache``, each within its byte bound); concurrent checks of one
+certificate share one fetch. A responder that just failed (unreachable, timed out, an HTTP
+error) is not asked again for ``crl_min_refresh_interval``, for any certificate; a check
+takes at most ``RevocationConfig.deadline`` in all (``_budget``)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
 import logging
+import threading
+import time
 
 from certpolicy._util import CLOCK_SKEW, as_utc
 from certpolicy.checks import cert_info
 from certpolicy.errors import CertPolicyError
+from certpolicy.revocation import _budget
 from certpolicy.revocation._answers import MethodAnswer
 from certpolicy.revocation._config import RevocationConfig
+from certpolicy.revocation._http import held_against_url
 from certpolicy.revocation._single_flight import FlightTimeout, SingleFlight
 from certpolicy.revocation.ocsp._cache import CachedAnswer, OcspDiskCache, OcspMemoryCache
 from certpolicy.revocation.ocsp._fetch import OcspFetcher, OcspFetchError
@@ -26,6 +33,13 @@ from certpolicy.revocation.ocsp._status import (
 __all__ = ["OcspChecker"]
 
 logger = logging.getLogger("certpolicy")
+
+# What one answer in memory takes besides its strings (the objects, four datetimes, the key
+# and the dictionary slot; measured with sys.getsizeof, rounded up).
+ANSWER_BYTES = 768
+
+# Failed responders remembered at most (the oldest are forgotten first when more fail).
+MAX_FAILURES = 4096
 
 
 def _answer(status: OcspStatus, source: str, note: str = "") -> MethodAnswer:
@@ -47,15 +61,30 @@ class OcspChecker:
     def __init__(self, config: RevocationConfig) -> None:
         self.config = config
         self._fetcher = OcspFetcher(config)
-        self._memory: OcspMemoryCache[OcspStatus] = OcspMemoryCache()
-        self._disk = OcspDiskCache(config.cache_dir / "ocsp", config.max_ocsp_bytes)
+        self._memory: OcspMemoryCache[OcspStatus] = OcspMemoryCache(
+            max_bytes=config.memory_cache_bytes
+        )
+        self._disk = OcspDiskCache(
+            config.cache_dir / "ocsp", config.max_ocsp_bytes, disk_bytes=config.disk_cache_bytes
+        )
+        self._disk.sweep()  # what a crash left, expired responses, the bound
         self._flights: SingleFlight[MethodAnswer] = SingleFlight()
+        # Responder URL -> (when it failed, why): not asked again for a while.
+        self._failures: dict[str, tuple[float, str]] = {}
+        self._failures_lock = threading.Lock()
         retry = config.retry
         # Longest a concurrent check waits for the fetch it shares (a bound, never reached
         # while urllib3's timeouts hold).
         self._flight_wait = retry.attempts * (2 * config.timeout + retry.max_backoff) + 5.0
 
     def check(self, cert: bytes, issuer: bytes, *, at: dt.datetime | None) -> MethodAnswer:
+        """The status of ``cert`` (DER) issued by ``issuer`` (DER) at ``at`` (default now),
+        from the caches or the responders. Takes at most ``RevocationConfig.deadline`` (less
+        inside a path check whose deadline ends earlier)."""
+        with _budget.decision(self.config.deadline):
+            return self._check(cert, issuer, at)
+
+    def _check(self, cert: bytes, issuer: bytes, at: dt.datetime | None) -> MethodAnswer:
         try:
             urls = [
                 url
@@ -81,14 +110,22 @@ class OcspChecker:
         from_disk = self._from_disk(key, cert, issuer, at, when, urls[0])
         if from_disk is not None:
             return from_disk
+        wait, budget = self._flight_wait, _budget.current()
+        if budget is not None and budget.remaining() < wait:
+            wait = max(0.0, budget.remaining())
+        else:
+            budget = None
         try:
             answer, shared = self._flights.do(
                 key,
                 lambda: self._fetch(key, cert, issuer, plain_request, urls, at),
-                wait=self._flight_wait,
+                wait=wait,
             )
         except FlightTimeout as exc:
-            return MethodAnswer("ocsp", "unavailable", ", ".join(urls), str(exc))
+            reason = str(exc)
+            if budget is not None:
+                reason = f"{_budget.passed_reason(budget)} while another check was asking"
+            return MethodAnswer("ocsp", "unavailable", ", ".join(urls), reason)
         if shared:
             # The fetch was made for another check's time; reuse its answer only if fresh
             # for ours.
@@ -142,7 +179,35 @@ class OcspChecker:
             not_after = status.next_update + CLOCK_SKEW
         else:
             not_after = status.this_update + dt.timedelta(seconds=self.config.ocsp_max_age)
-        return CachedAnswer(status, source, status.this_update - CLOCK_SKEW, not_after)
+        size = ANSWER_BYTES + len(source) + len(status.responder or "") + len(status.reason or "")
+        return CachedAnswer(status, source, status.this_update - CLOCK_SKEW, not_after, size)
+
+    # --- responders that just failed ----------------------------------------------------
+
+    def _recent_failure(self, url: str) -> str | None:
+        """Why ``url`` is not asked now, if it failed less than crl_min_refresh_interval
+        ago."""
+        interval = self.config.crl_min_refresh_interval
+        with self._failures_lock:
+            failure = self._failures.get(url)
+        if failure is None:
+            return None
+        wait = failure[0] + interval - time.monotonic()
+        if wait <= 0:
+            return None
+        return f"{failure[1]} (not asked again for {wait:.0f} s)"
+
+    def _remember_failure(self, url: str, reason: str) -> None:
+        now = time.monotonic()
+        interval = self.config.crl_min_refresh_interval
+        with self._failures_lock:
+            self._failures.pop(url, None)
+            self._failures[url] = (now, reason)
+            while self._failures:
+                oldest, (when, _) = next(iter(self._failures.items()))
+                if now - when < interval and len(self._failures) <= MAX_FAILURES:
+                    break
+                del self._failures[oldest]
 
     def _fetch(
         self,
@@ -157,20 +222,38 @@ class OcspChecker:
         reasons: list[str] = []
         for url in urls:
             nonce = new_nonce() if self.config.ocsp_nonce else None
+            failed = self._recent_failure(url)
+            if failed is not None:
+                reasons.append(f"{url}: {failed}" if len(urls) > 1 else failed)
+                continue
             try:
                 request = (
                     plain_request if nonce is None else ocsp_request(cert, issuer, nonce=nonce)
                 )
                 response = self._fetcher.post(url, request)
                 status = self._verify(response, cert, issuer, at, nonce)
-            except (OcspFetchError, CertPolicyError) as exc:
+            except OcspFetchError as exc:
+                # The responder failed (not this certificate's answer): remembered, unless
+                # the revocation deadline stopped the request before it had a fair chance.
+                if held_against_url(exc):
+                    self._remember_failure(url, str(exc))
+                    logger.warning("OCSP responder %s failed: %s", url, exc)
+                else:
+                    logger.debug("OCSP responder %s: %s", url, exc)
+                reasons.append(f"{url}: {exc}" if len(urls) > 1 else str(exc))
+                continue
+            except CertPolicyError as exc:
                 logger.debug("OCSP responder %s: %s", url, exc)
                 reasons.append(f"{url}: {exc}" if len(urls) > 1 else str(exc))
                 continue
             entry = self._entry(status, url)
             self._memory.put(key, entry)
-            if entry.not_after > dt.datetime.now(dt.UTC) and not self._disk.store(key, response):
-                logger.debug("OCSP disk cache %s is not writable", self._disk.directory)
+            if entry.not_after > dt.datetime.now(dt.UTC) and not self._disk.store(
+                key, response, entry.not_after
+            ):
+                logger.debug(
+                    "OCSP disk cache %s: the response was not stored", self._disk.directory
+                )
             return _answer(status, url)
         source = urls[0] if len(urls) == 1 else ", ".join(urls)
         return MethodAnswer("ocsp", "unavailable", source, "; ".join(reasons))

@@ -1,6 +1,8 @@
 """Sending OCSP requests over HTTP (RFC 6960 appendix A.1) with urllib3: a pooled POST of
 ``application/ocsp-request``, the timeout and retries of :class:`RevocationConfig` (exponential
-backoff with jitter), no redirects, and a response size cap enforced while reading.
+backoff with jitter), no redirects, and a response size cap enforced while reading. Every
+exchange has an overall deadline (and, inside a revocation decision, no more than the
+decision has left); past it the exchange's connection is closed and its thread ends.
 """
 
 from __future__ import annotations
@@ -8,9 +10,14 @@ from __future__ import annotations
 import urllib3
 from urllib3.exceptions import HTTPError, MaxRetryError
 
-from certpolicy._util import within
 from certpolicy.revocation._config import RevocationConfig
-from certpolicy.revocation._http import BackoffRetry, fetch_deadline, revocation_pool
+from certpolicy.revocation._http import (
+    BackoffRetry,
+    bounded,
+    closable,
+    fetch_deadline,
+    revocation_pool,
+)
 
 __all__ = ["OcspFetchError", "OcspFetcher"]
 
@@ -21,10 +28,12 @@ class OcspFetchError(Exception):
 
 class OcspFetcher:
     """POSTs DER requests to responders; thread-safe (one urllib3 pool per responder).
-    ``http`` replaces the default pool (e.g. one whose https connections an engine checks)."""
+    ``http`` replaces the default pool (e.g. one whose https connections an engine checks); it
+    is made :func:`closable`, so that an exchange past its deadline can close its connection."""
 
     def __init__(self, config: RevocationConfig, http: urllib3.PoolManager | None = None) -> None:
         self._max_bytes = config.max_ocsp_bytes
+        self._timeout = config.timeout
         # Connect + headers + a small body per attempt.
         self._deadline = fetch_deadline(config, 3)
         # An OCSP POST has no side effect: retrying it is safe. No redirects (RFC 6960 A.1).
@@ -32,16 +41,24 @@ class OcspFetcher:
             config.retry, method="POST", redirects=0, raise_on_status=False
         )
         self._pool = (
-            http if http is not None else revocation_pool(config, num_pools=64, block=False)
+            closable(http)
+            if http is not None
+            else revocation_pool(config, num_pools=64, block=False)
         )
 
     def post(self, url: str, request: bytes) -> bytes:
         """The body of the responder's 200 answer to ``request``. Raises
         :class:`OcspFetchError` when there is none: unreachable, timed out (also when the
-        whole exchange, retries included, outlives its deadline), HTTP error, redirect, or a
-        body over the size cap."""
+        whole exchange, retries included, outlives its deadline, or the revocation decision in
+        progress its own; the connection is closed then), HTTP error, redirect, or a body
+        over the size cap."""
         try:
-            return within(self._deadline, "OCSP request", lambda: self._post(url, request))
+            return bounded(
+                "OCSP request",
+                self._deadline,
+                lambda: self._post(url, request),
+                timeout=self._timeout,
+            )
         except TimeoutError as exc:
             raise OcspFetchError(str(exc)) from exc
 
