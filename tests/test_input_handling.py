@@ -133,3 +133,16 @@ def test_trust_import_keeps_the_file_as_it_was(tmp_path: Path) -> None:
     assert content.endswith(second.pem)
     assert stat.S_IMODE(store.stat().st_mode) == 0o640
     assert cp.TrustStore().add_pem(content) == 2
+
+
+def test_trailing_bytes_after_a_certificate_fail_the_hostname_check() -> None:
+    """verify_hostname reads one certificate, as cert_info does: appended bytes are refused,
+    and an engine whose policy checks only the hostname reports it failed."""
+    pki = make_pki(["leaf.example"])
+    padded = pki.leaf.der + b"\x00\x00"
+    with pytest.raises(cp.HostnameMismatchError, match="not one DER certificate"):
+        cp.verify_hostname(padded, "leaf.example")
+    only_hostname = cp.Policy("Web", "internet", check_chain=False, check_revocation=False)
+    engine = cp.Engine(cp.PolicySet([only_hostname]), cp.TrustStore())
+    report = engine.check([padded], "leaf.example")
+    assert report.result("hostname").status == "failed"

@@ -11,7 +11,7 @@ use pyo3::types::{PyBytes, PyDict, PyInt};
 use certpolicy_core::crl::Crl as CoreCrl;
 use certpolicy_core::limits::MAX_CRL_SERIAL_BYTES;
 
-use crate::errors::Result;
+use crate::errors::{Error, Result};
 
 /// `datetime.datetime.fromtimestamp` and `datetime.timezone.utc`, looked up once.
 static DATETIME: PyOnceLock<(Py<PyAny>, Py<PyAny>)> = PyOnceLock::new();
@@ -46,18 +46,27 @@ fn int_from_bytes<'py>(
 const SERIAL_BUFFER: usize = MAX_CRL_SERIAL_BYTES + 1;
 
 /// The two's complement octets of a Python int serial, in a fixed buffer; `None` when the
-/// value is too large to be any listed serial.
-fn serial_octets(serial: &Bound<'_, PyAny>) -> PyResult<Option<[u8; SERIAL_BUFFER]>> {
+/// value is too large to be any listed serial. A value that is no int is a
+/// `MalformedInputError`.
+fn serial_octets(serial: &Bound<'_, PyAny>) -> Result<Option<[u8; SERIAL_BUFFER]>> {
     let py = serial.py();
     let serial = serial.cast::<PyInt>().map_err(|_| {
-        pyo3::exceptions::PyTypeError::new_err(format!(
+        Error::Core(certpolicy_core::Error::MalformedInput(format!(
             "a serial number must be an int, not {}",
             serial
                 .get_type()
                 .name()
                 .map_or_else(|_| "?".to_owned(), |n| n.to_string())
-        ))
+        )))
     })?;
+    serial_octets_of_int(py, serial).map_err(Error::Python)
+}
+
+/// [`serial_octets`] of a value known to be an int.
+fn serial_octets_of_int(
+    py: Python<'_>,
+    serial: &Bound<'_, PyInt>,
+) -> PyResult<Option<[u8; SERIAL_BUFFER]>> {
     // An int subclass (bool, IntEnum, ...) as a plain int: its methods cannot be overridden.
     let plain;
     let serial = if serial.is_exact_instance_of::<PyInt>() {
@@ -101,6 +110,11 @@ fn serial_octets(serial: &Bound<'_, PyAny>) -> PyResult<Option<[u8; SERIAL_BUFFE
 }
 
 /// A certificate revocation list (RFC 5280 section 5), indexed by serial number.
+///
+/// `serial in crl` is True when the int `serial` is listed (in any encoding of its value).
+/// Anything that is not an int (a str, bytes, a float, None...) is no serial number, so no
+/// CRL lists it: `"abc" in crl` is False, not an error. `crl.lookup(serial)` returns the
+/// entry or None, and raises `MalformedInputError` for a serial that is not an int.
 #[pyclass(frozen, module = "certpolicy._core", name = "Crl")]
 pub struct Crl {
     inner: CoreCrl,
@@ -168,8 +182,9 @@ impl Crl {
             .transpose()
     }
 
-    /// The revoked entry for `serial`, or None.
-    fn lookup(&self, serial: &Bound<'_, PyAny>) -> PyResult<Option<RevokedEntry>> {
+    /// The revoked entry for `serial` (an int), or None. Raises `MalformedInputError` when
+    /// `serial` is not an int.
+    fn lookup(&self, serial: &Bound<'_, PyAny>) -> Result<Option<RevokedEntry>> {
         let Some(octets) = serial_octets(serial)? else {
             return Ok(None);
         };
@@ -180,8 +195,16 @@ impl Crl {
         }))
     }
 
-    fn __contains__(&self, serial: &Bound<'_, PyAny>) -> PyResult<bool> {
-        Ok(serial_octets(serial)?.is_some_and(|octets| self.inner.contains(&octets)))
+    // `serial in crl` (Python shows the class docstring for it, see above): whether the int
+    // `serial` is listed. Anything that is not an int is no serial number, so no CRL lists
+    // it: False, not an error. An int subclass (bool, IntEnum) counts as its int value.
+    fn __contains__(&self, serial: &Bound<'_, PyAny>) -> Result<bool> {
+        let Ok(serial) = serial.cast::<PyInt>() else {
+            return Ok(false);
+        };
+        Ok(serial_octets_of_int(serial.py(), serial)
+            .map_err(Error::Python)?
+            .is_some_and(|octets| self.inner.contains(&octets)))
     }
 
     fn __len__(&self) -> usize {

@@ -2,7 +2,8 @@
 //! hierarchy, which lives in `certpolicy.errors` (so `CertificateCheckError` can subclass
 //! `ssl.SSLCertVerificationError`).
 
-use pyo3::PyErr;
+use pyo3::prelude::*;
+use pyo3::types::PyInt;
 
 pyo3::import_exception!(certpolicy.errors, ChainError);
 pyo3::import_exception!(certpolicy.errors, HostnameMismatchError);
@@ -50,3 +51,38 @@ impl From<Error> for PyErr {
 
 /// Result alias for binding functions.
 pub type Result<T> = std::result::Result<T, Error>;
+
+/// An optional integer argument that must fit a `u64` (times in seconds, depths, sizes): `None`
+/// stays `None`; an int outside 0..=2**64-1 (negative, or 2**70) is a `MalformedInputError`
+/// naming the argument, not PyO3's untyped `OverflowError`; a value that is no int at all is
+/// PyO3's `TypeError`, as for any argument of the wrong type.
+pub fn u64_arg(name: &str, value: Option<&Bound<'_, PyAny>>) -> Result<Option<u64>> {
+    let Some(value) = value else {
+        return Ok(None);
+    };
+    if !value.is_instance_of::<PyInt>() {
+        return value.extract::<u64>().map(Some).map_err(Error::Python);
+    }
+    value.extract::<u64>().map(Some).map_err(|_| {
+        Error::Core(certpolicy_core::Error::MalformedInput(format!(
+            "{name} must be an integer from 0 to 2**64-1, not {}",
+            value
+                .str()
+                .map_or_else(|_| "?".to_owned(), |text| text.to_string())
+        )))
+    })
+}
+
+/// Like [`u64_arg`], for an argument that is a count of things in memory (`usize`).
+pub fn usize_arg(name: &str, value: Option<&Bound<'_, PyAny>>) -> Result<Option<usize>> {
+    u64_arg(name, value)?
+        .map(|value| {
+            usize::try_from(value).map_err(|_| {
+                Error::Core(certpolicy_core::Error::MalformedInput(format!(
+                    "{name} must be at most {}, not {value}",
+                    usize::MAX
+                )))
+            })
+        })
+        .transpose()
+}

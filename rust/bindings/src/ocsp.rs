@@ -8,7 +8,7 @@ use pyo3::types::PyBytes;
 
 use certpolicy_core::ocsp::{self, CheckOptions, Signer};
 
-use crate::errors::Result;
+use crate::errors::{Result, u64_arg};
 
 /// A verified OCSP answer; times are seconds since the Unix epoch. `certpolicy.OcspStatus`
 /// turns it into datetimes.
@@ -81,21 +81,22 @@ pub fn ocsp_request<'py>(
 
 /// Verifies a DER OCSPResponse for `cert` issued by `issuer` at `at` (seconds since the
 /// epoch; default now). `max_age` (seconds) bounds the age of responses without nextUpdate.
+/// `at` and `max_age` out of 0..=2**64-1 raise `MalformedInputError`.
 #[pyfunction]
 #[pyo3(signature = (response, cert, issuer, *, at=None, nonce=None, max_age=None))]
-pub fn ocsp_check_response(
-    py: Python<'_>,
+pub fn ocsp_check_response<'py>(
+    py: Python<'py>,
     response: PyBackedBytes,
     cert: PyBackedBytes,
     issuer: PyBackedBytes,
-    at: Option<u64>,
+    at: Option<Bound<'py, PyAny>>,
     nonce: Option<PyBackedBytes>,
-    max_age: Option<u64>,
+    max_age: Option<Bound<'py, PyAny>>,
 ) -> Result<OcspAnswer> {
     let options = CheckOptions {
-        at_unix_seconds: at.unwrap_or_else(now_unix_seconds),
+        at_unix_seconds: u64_arg("at", at.as_ref())?.unwrap_or_else(now_unix_seconds),
         nonce: nonce.as_deref(),
-        max_age_seconds: max_age,
+        max_age_seconds: u64_arg("max_age", max_age.as_ref())?,
     };
     let status = py.detach(|| ocsp::check_response(&response, &cert, &issuer, &options))?;
     Ok(status.into())

@@ -10,7 +10,7 @@ use pyo3::types::{PyBytes, PyDict, PyList};
 
 use certpolicy_core::chain::{self, ChainCache, ChainPath, Lookup};
 
-use crate::errors::{Error, Result};
+use crate::errors::{Error, Result, u64_arg, usize_arg};
 use crate::trust_store::TrustStore;
 
 /// The verified-chain cache and signature memo shared by every store and thread (entries are
@@ -28,11 +28,17 @@ fn now_unix_seconds() -> u64 {
         .map_or(0, |elapsed| elapsed.as_secs())
 }
 
-fn options(at: Option<u64>, max_depth: Option<usize>) -> certpolicy_core::VerifyOptions {
-    certpolicy_core::VerifyOptions {
-        at_unix_seconds: at.unwrap_or_else(now_unix_seconds),
-        max_intermediates: max_depth,
-    }
+/// The options of `verify_chain` / `verify_chains` from their `at` and `max_depth`
+/// arguments: ints (or None), out-of-range ones a `MalformedInputError` (see
+/// [`crate::errors::u64_arg`]).
+fn options(
+    at: Option<&Bound<'_, PyAny>>,
+    max_depth: Option<&Bound<'_, PyAny>>,
+) -> Result<certpolicy_core::VerifyOptions> {
+    Ok(certpolicy_core::VerifyOptions {
+        at_unix_seconds: u64_arg("at", at)?.unwrap_or_else(now_unix_seconds),
+        max_intermediates: usize_arg("max_depth", max_depth)?,
+    })
 }
 
 /// A verified path as Python bytes: the caller's own objects for the presented certificates
@@ -61,7 +67,8 @@ fn path_list<'py>(
 }
 
 /// Verifies a presented chain (DER, leaf first) for TLS server authentication and returns the
-/// verified path leaf..anchor. `at` is seconds since the epoch (default: now). A chain that
+/// verified path leaf..anchor. `at` is seconds since the epoch (default: now); `at` and
+/// `max_depth` out of 0..=2**64-1 raise `MalformedInputError`. A chain that
 /// verified before is answered from the cache with the GIL held (a hit costs less than
 /// releasing it); anything else is verified with the GIL released.
 #[pyfunction]
@@ -70,11 +77,11 @@ pub fn verify_chain<'py>(
     py: Python<'py>,
     chain: Vec<PyBackedBytes>,
     store: &TrustStore,
-    at: Option<u64>,
-    max_depth: Option<usize>,
+    at: Option<Bound<'py, PyAny>>,
+    max_depth: Option<Bound<'py, PyAny>>,
 ) -> Result<Bound<'py, PyList>> {
+    let options = options(at.as_ref(), max_depth.as_ref())?;
     let anchors = store.snapshot();
-    let options = options(at, max_depth);
     let certs: Vec<&[u8]> = chain.iter().map(|cert| cert.as_ref()).collect();
     let path = match chain::lookup_verified(&certs, &anchors, options, &CHAIN_CACHE)? {
         Lookup::Hit(path) => path,
@@ -94,11 +101,11 @@ pub fn verify_chains<'py>(
     py: Python<'py>,
     chains: Vec<Vec<PyBackedBytes>>,
     store: &TrustStore,
-    at: Option<u64>,
-    max_depth: Option<usize>,
+    at: Option<Bound<'py, PyAny>>,
+    max_depth: Option<Bound<'py, PyAny>>,
 ) -> Result<Bound<'py, PyList>> {
+    let options = options(at.as_ref(), max_depth.as_ref())?;
     let anchors = store.snapshot();
-    let options = options(at, max_depth);
     let outcomes: Vec<certpolicy_core::Result<ChainPath>> = py.detach(|| {
         chains
             .iter()

@@ -158,4 +158,36 @@ mod tests {
         padded.push(0);
         assert!(cert_info(&padded).is_err());
     }
+
+    #[test]
+    fn extreme_years_give_a_value_or_a_typed_error() {
+        use crate::testdata::build::{self, Key};
+        let key = Key::new();
+        for (not_before, not_after) in [
+            ("00000101000000Z", "99991231235959Z"),
+            ("00000229000000Z", "00001231235959Z"),
+            ("19691231235959Z", "20500101000000Z"),
+        ] {
+            let mut cert = build::Cert::new("years", "years");
+            cert.not_before = not_before;
+            cert.not_after = not_after;
+            let der = cert.sign(&key, &key);
+            match cert_info(&der) {
+                Ok(info) => {
+                    // Seconds since the epoch, whatever the year: Python turns them into a
+                    // datetime (and clamps what it cannot represent).
+                    assert!(info.not_before <= info.not_after, "{not_before}");
+                    if not_before == "00000101000000Z" {
+                        assert_eq!(info.not_before, -62_167_219_200, "{not_before}");
+                    }
+                }
+                Err(err) => assert!(matches!(err, Error::MalformedInput(_)), "{err:?}"),
+            }
+            // The other readers of certificate times never panic either.
+            let _ = crate::der::validity(&der);
+            let mut store = crate::TrustStore::new();
+            let _ = store.add_der(&der);
+            let _ = crate::verify_chain(&[&der], &store, crate::VerifyOptions::at(0));
+        }
+    }
 }

@@ -166,7 +166,8 @@ fn kind_of(err: &webpki::Error) -> ChainErrorKind {
     }
 }
 
-/// Explains a webpki error in words a user can act on.
+/// Explains a webpki error in words a user can act on. Every variant gets a sentence: webpki's
+/// own `Display` is the variant's name ("UnsupportedCriticalExtension"), which is never shown.
 fn explain(err: &webpki::Error) -> String {
     use webpki::Error as E;
     match err {
@@ -218,8 +219,219 @@ fn explain(err: &webpki::Error) -> String {
         E::BadDer | E::BadDerTime | E::TrailingData(_) => {
             "a certificate in the path is not valid DER".into()
         }
-        other => format!("{other}"),
+        E::UnsupportedCriticalExtension => {
+            "a certificate in the path has a critical extension that is not understood (RFC \
+             5280 section 4.2 requires rejecting such a certificate)"
+                .into()
+        }
+        E::MalformedExtensions => {
+            "a certificate in the path has a malformed extensions field (RFC 5280 section 4.1.2.9)"
+                .into()
+        }
+        E::ExtensionValueInvalid => {
+            "a certificate in the path has an extension whose value is malformed (RFC 5280 \
+             section 4.2)"
+                .into()
+        }
+        E::EmptyEkuExtension => {
+            "a certificate in the path has an extended key usage extension that lists no \
+             purpose (RFC 5280 section 4.2.1.12 requires at least one)"
+                .into()
+        }
+        E::InvalidCertValidity => {
+            "a certificate in the path has a validity period that ends before it begins (RFC \
+             5280 section 4.1.2.5)"
+                .into()
+        }
+        E::InvalidSerialNumber => {
+            "a certificate in the path has a malformed serial number (RFC 5280 section 4.1.2.2)"
+                .into()
+        }
+        E::SignatureAlgorithmMismatch => {
+            "a certificate in the path names one signature algorithm in its signed part and \
+             another outside it (RFC 5280 section 4.1.1.2 requires the same)"
+                .into()
+        }
+        E::MalformedDnsIdentifier => {
+            "a certificate in the path has a malformed DNS name (RFC 5280 section 4.2.1.6)".into()
+        }
+        E::MalformedNameConstraint => {
+            "an issuing CA has a malformed name constraint (RFC 5280 section 4.2.1.10)".into()
+        }
+        E::InvalidNetworkMaskConstraint => {
+            "an issuing CA's name constraints hold an IP address range whose mask is not a \
+             prefix (RFC 5280 section 4.2.1.10)"
+                .into()
+        }
+        E::UnsupportedNameType => {
+            "an issuing CA's name constraints use a name type that cannot be checked against \
+             the certificate (RFC 5280 section 4.2.1.10 requires rejecting it)"
+                .into()
+        }
+        E::CertNotValidForName(_) => {
+            "the certificate is not valid for the requested name (RFC 6125 section 6)".into()
+        }
+        // Revocation is not checked during path building (no revocation options are given):
+        // these cannot occur here, but get words all the same.
+        E::CertRevoked => "a certificate in the path is revoked (RFC 5280 section 6.3)".into(),
+        E::UnknownRevocationStatus => {
+            "the revocation status of a certificate in the path is unknown".into()
+        }
+        E::CrlExpired { .. }
+        | E::InvalidCrlNumber
+        | E::InvalidCrlSignatureForPublicKey
+        | E::IssuerNotCrlSigner
+        | E::UnsupportedCrlIssuingDistributionPoint
+        | E::UnsupportedCrlVersion
+        | E::UnsupportedDeltaCrl
+        | E::UnsupportedIndirectCrl
+        | E::UnsupportedRevocationReason
+        | E::UnsupportedRevocationReasonsPartitioning
+        | E::UnsupportedCrlSignatureAlgorithmContext(_)
+        | E::UnsupportedCrlSignatureAlgorithmForPublicKeyContext(_) => {
+            "a certificate revocation list for the path cannot be used (RFC 5280 section 5)".into()
+        }
+        // Deprecated variants webpki no longer returns, and any a later webpki adds
+        // (`webpki::Error` is non-exhaustive).
+        _ => "a certificate in the path is not acceptable to the path validation (RFC 5280 \
+              section 6.1)"
+            .into(),
     }
+}
+
+/// The most signatures [`signed_by_another_key`] checks: it runs on the failure path only,
+/// and must not make a rejected chain cost more than webpki's own budget allows.
+const DIAGNOSIS_SIGNATURES: usize = 16;
+
+/// Does `issuer`'s public key verify the signature of `cert` (RFC 5280 section 6.1.3 (a)(1)),
+/// with one of the accepted algorithms? `false` for anything unreadable.
+fn signed_by(cert: &[u8], issuer: &[u8]) -> bool {
+    let (Some(signed), Some(issuer)) = (der::signed(cert), der::signed(issuer)) else {
+        return false;
+    };
+    let Some(key) = der::public_key(&issuer) else {
+        return false;
+    };
+    SUPPORTED_SIGNATURE_ALGORITHMS
+        .iter()
+        .filter(|algorithm| {
+            algorithm.signature_alg_id().as_ref() == signed.algorithm
+                && algorithm.public_key_alg_id().as_ref() == key.algorithm
+        })
+        .any(|algorithm| {
+            algorithm
+                .verify_signature(key.key, signed.tbs, signed.signature)
+                .is_ok()
+        })
+}
+
+/// Whether `cert` names, in its authority key identifier, another key than the subject key
+/// identifier of `issuer` (RFC 5280 sections 4.2.1.1 and 4.2.1.2): then a signature that does
+/// not verify was made by another key of the same name, not altered. `false` when either
+/// identifier is absent or unreadable: nothing says the keys differ.
+fn names_another_key(cert: &[u8], issuer: &[u8]) -> bool {
+    use x509_parser::extensions::ParsedExtension;
+    use x509_parser::prelude::{FromDer, X509Certificate};
+    let (Ok((_, cert)), Ok((_, issuer))) = (
+        X509Certificate::from_der(cert),
+        X509Certificate::from_der(issuer),
+    ) else {
+        return false;
+    };
+    let authority_key_id = cert.extensions().iter().find_map(|ext| {
+        match ext.parsed_extension() {
+            ParsedExtension::AuthorityKeyIdentifier(aki) => aki.key_identifier.as_ref(),
+            _ => None,
+        }
+        .map(|id| id.0)
+    });
+    let subject_key_id = issuer
+        .extensions()
+        .iter()
+        .find_map(|ext| match ext.parsed_extension() {
+            ParsedExtension::SubjectKeyIdentifier(ski) => Some(ski.0),
+            _ => None,
+        });
+    matches!((authority_key_id, subject_key_id), (Some(a), Some(s)) if a != s)
+}
+
+/// Explains a signature failure whose cause is a CA of the right name with the wrong key: a
+/// re-keyed or impostor CA presented in place of (or trusted instead of) the one that signed.
+/// Follows the presented chain from the leaf through the issuers whose signatures verify;
+/// at the first certificate that no certificate of its issuer's name (presented or trusted)
+/// signed, and whose authority key identifier names another key than that issuer's, says
+/// so. `None` for any other failure, which keeps webpki's own explanation (a signature that
+/// was altered, where the key identifiers agree, stays [`ChainErrorKind::BadSignature`]).
+fn signed_by_another_key(
+    err: &webpki::Error,
+    chain: &[&[u8]],
+    store: &TrustStore,
+) -> Option<String> {
+    if !matches!(
+        err,
+        webpki::Error::InvalidSignatureForPublicKey
+            | webpki::Error::UnsupportedSignatureAlgorithmForPublicKeyContext(_)
+    ) {
+        return None;
+    }
+    let mut budget = DIAGNOSIS_SIGNATURES;
+    let mut current = 0;
+    let mut visited = vec![false; chain.len()];
+    for _ in 0..=MAX_PATH_INTERMEDIATES {
+        let cert = *chain.get(current)?;
+        *visited.get_mut(current)? = true;
+        let issuer_name = der::issuer(cert)?;
+        let presented = chain.iter().enumerate().filter(|&(index, candidate)| {
+            index != current && der::subject(candidate) == Some(issuer_name)
+        });
+        let trusted = store
+            .anchors_with_subject(issuer_name)
+            .iter()
+            .filter_map(|&index| store.anchor_der(index))
+            .map(|der| (None, der.as_ref()));
+        let candidates: Vec<(Option<usize>, &[u8])> = presented
+            .map(|(index, der)| (Some(index), *der))
+            .chain(trusted)
+            .collect();
+        let mut next = None;
+        for &(index, candidate) in &candidates {
+            if budget == 0 {
+                return None;
+            }
+            budget -= 1;
+            if signed_by(cert, candidate) {
+                next = Some(index);
+                break;
+            }
+        }
+        match next {
+            // Signed by a trust anchor: the failure lies elsewhere.
+            Some(None) => return None,
+            Some(Some(index)) if !visited.get(index).copied().unwrap_or(true) => current = index,
+            Some(Some(_)) => return None,
+            None => {
+                let &(index, issuer) = candidates.first()?;
+                if !names_another_key(cert, issuer) {
+                    return None;
+                }
+                let role = if index.is_some() {
+                    "presented"
+                } else {
+                    "trusted"
+                };
+                return Some(format!(
+                    "no path to a trusted root: the {role} issuer \"{}\" has the right name \
+                     but did not sign the certificate \"{}\" (a different key: the signature \
+                     does not verify with the issuer's key, and the certificate's authority \
+                     key identifier names another key, RFC 5280 section 4.2.1.1); the CA \
+                     certificate with the key that signed it is missing",
+                    subject_of(issuer),
+                    subject_of(cert)
+                ));
+            }
+        }
+    }
+    None
 }
 
 /// Verifies `chain` (DER, leaf first, then untrusted intermediates in any order) for TLS
@@ -516,7 +728,10 @@ fn verify_path(
         .map_err(|err| {
             let (kind, reason) = match profile_rejection.take() {
                 Some(rejection) if err == PROFILE_REJECTION => (rejection.kind, rejection.reason),
-                _ => (kind_of(&err), explain(&err)),
+                _ => match signed_by_another_key(&err, chain, store) {
+                    Some(reason) => (ChainErrorKind::Untrusted, reason),
+                    None => (kind_of(&err), explain(&err)),
+                },
             };
             Error::chain(
                 kind,
@@ -817,5 +1032,203 @@ mod tests {
             verify_chain_cached(&[&leaf, &int], &store, options, &cache).expect("valid");
         }
         assert_eq!(cache.stats(), ChainCacheStats::default());
+    }
+
+    /// A test PKI made here: root, intermediate "Int", and an impostor "Int" with another key
+    /// (also issued by the root); the leaf is issued by the real intermediate.
+    struct Rekeyed {
+        root: Vec<u8>,
+        intermediate: Vec<u8>,
+        impostor: Vec<u8>,
+        leaf: Vec<u8>,
+    }
+
+    fn rekeyed() -> Rekeyed {
+        use crate::testdata::build::{self, Key};
+        let (root_key, int_key, other_key, leaf_key) =
+            (Key::new(), Key::new(), Key::new(), Key::new());
+        Rekeyed {
+            root: build::ca("Root", "Root", &root_key, &root_key),
+            intermediate: build::ca("Int", "Root", &int_key, &root_key),
+            impostor: build::ca("Int", "Root", &other_key, &root_key),
+            leaf: build::leaf(
+                "leaf.example.com",
+                "Int",
+                &["leaf.example.com"],
+                &leaf_key,
+                &int_key,
+            ),
+        }
+    }
+
+    #[test]
+    fn an_issuer_of_the_right_name_with_another_key_is_named() {
+        let pki = rekeyed();
+        let mut store = TrustStore::new();
+        store.add_der(&pki.root).expect("root");
+        let at = VerifyOptions::at(testdata::NOW);
+        // The real chain verifies (the test PKI passes the profile).
+        verify_chain(&[&pki.leaf, &pki.intermediate], &store, at).expect("the real chain");
+        verify_chain(&[&pki.leaf, &pki.impostor, &pki.intermediate], &store, at)
+            .expect("the real intermediate is found beside the impostor");
+        let err = verify_chain(&[&pki.leaf, &pki.impostor], &store, at).expect_err("impostor");
+        assert_eq!(err.chain_kind(), Some(ChainErrorKind::Untrusted), "{err}");
+        let text = err.to_string();
+        assert!(text.contains("no path to a trusted root"), "{text}");
+        assert!(
+            text.contains("the presented issuer \"CN=Int,O=certpolicy tests\" has the right name but did not sign the certificate \"CN=leaf.example.com"),
+            "{text}"
+        );
+        assert!(text.contains("a different key"), "{text}");
+        // The cached path says the same.
+        let cached =
+            verify_chain_cached(&[&pki.leaf, &pki.impostor], &store, at, &ChainCache::new(4))
+                .expect_err("impostor");
+        assert_eq!(cached, err);
+        // A trusted root of the right name with another key.
+        let mut other_root = TrustStore::new();
+        let rekeyed_root = rekeyed().root;
+        other_root
+            .add_der(&rekeyed_root)
+            .expect("another root named Root");
+        let err = verify_chain(&[&pki.leaf, &pki.intermediate], &other_root, at)
+            .expect_err("another root key");
+        assert_eq!(err.chain_kind(), Some(ChainErrorKind::Untrusted), "{err}");
+        assert!(
+            err.to_string()
+                .contains("the trusted issuer \"CN=Root,O=certpolicy tests\""),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn an_altered_signature_is_still_a_bad_signature() {
+        // The key identifiers agree: the signature was altered, not made by another key.
+        let pki = rekeyed();
+        let mut store = TrustStore::new();
+        store.add_der(&pki.root).expect("root");
+        let mut forged = pki.leaf.clone();
+        let last = forged.len() - 1;
+        forged[last] ^= 0x01;
+        let err = verify_chain(
+            &[&forged, &pki.intermediate],
+            &store,
+            VerifyOptions::at(testdata::NOW),
+        )
+        .expect_err("altered");
+        assert_eq!(
+            err.chain_kind(),
+            Some(ChainErrorKind::BadSignature),
+            "{err}"
+        );
+        assert!(
+            err.to_string()
+                .contains("does not verify with its issuer's key"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn every_webpki_error_is_explained_in_words() {
+        use webpki::Error as E;
+        let time = UnixTime::since_unix_epoch(Duration::from_secs(1));
+        let errors = [
+            E::BadDer,
+            E::BadDerTime,
+            E::CaUsedAsEndEntity,
+            E::CertDistrusted,
+            E::CertExpired {
+                time,
+                not_after: time,
+            },
+            E::CertNotValidYet {
+                time,
+                not_before: time,
+            },
+            E::CertRevoked,
+            E::CrlExpired {
+                time,
+                next_update: time,
+            },
+            E::EmptyEkuExtension,
+            E::EndEntityUsedAsCa,
+            E::ExtensionValueInvalid,
+            E::InvalidCertValidity,
+            E::InvalidCrlNumber,
+            E::InvalidNetworkMaskConstraint,
+            E::InvalidSerialNumber,
+            E::InvalidCrlSignatureForPublicKey,
+            E::InvalidSignatureForPublicKey,
+            E::IssuerNotCrlSigner,
+            E::MalformedDnsIdentifier,
+            E::MalformedExtensions,
+            E::MalformedNameConstraint,
+            E::MaximumNameConstraintComparisonsExceeded,
+            E::MaximumPathBuildCallsExceeded,
+            E::MaximumPathDepthExceeded,
+            E::MaximumSignatureChecksExceeded,
+            E::NameConstraintViolation,
+            E::PathLenConstraintViolated,
+            E::SignatureAlgorithmMismatch,
+            E::UnknownIssuer,
+            E::UnknownRevocationStatus,
+            E::UnsupportedCertVersion,
+            E::UnsupportedCriticalExtension,
+            E::UnsupportedCrlIssuingDistributionPoint,
+            E::UnsupportedCrlVersion,
+            E::UnsupportedDeltaCrl,
+            E::UnsupportedIndirectCrl,
+            E::UnsupportedNameType,
+            E::UnsupportedRevocationReason,
+            E::UnsupportedRevocationReasonsPartitioning,
+        ];
+        for err in &errors {
+            let text = explain(err);
+            let name = format!("{err:?}");
+            let variant = name.split([' ', '(', '{']).next().unwrap_or_default();
+            assert!(!text.contains(variant), "{variant}: {text}");
+            assert!(text.is_ascii(), "{text}");
+            assert!(text.starts_with(char::is_lowercase), "{text}");
+        }
+        assert_eq!(
+            explain(&E::UnsupportedCriticalExtension),
+            "a certificate in the path has a critical extension that is not understood (RFC \
+             5280 section 4.2 requires rejecting such a certificate)"
+        );
+        assert!(explain(&E::EmptyEkuExtension).contains("lists no purpose"));
+        assert!(explain(&E::InvalidCertValidity).contains("ends before it begins"));
+        // The existing sentences are unchanged.
+        assert_eq!(
+            explain(&E::UnknownIssuer),
+            "no path to a trusted root: the issuer is not in the trust store and no presented \
+             intermediate leads to one"
+        );
+        assert_eq!(
+            explain(&E::UnsupportedCertVersion),
+            "the certificate is not an X.509 v3 certificate"
+        );
+    }
+
+    #[test]
+    fn an_unknown_critical_extension_is_named_in_words() {
+        use crate::testdata::build::{self, Key};
+        let (key, ca_key) = (Key::new(), Key::new());
+        let mut cert = build::Cert::new("leaf.example.com", "Int");
+        cert.extensions = build::server_names(&["leaf.example.com"]);
+        cert.extensions
+            .push(build::extension(&[0x2a, 0x03, 0x04], true, &[0x05, 0x00]));
+        let leaf = cert.sign(&key, &ca_key);
+        let err = verify_chain(&[&leaf], &store(), VerifyOptions::at(testdata::NOW))
+            .expect_err("unknown critical extension");
+        assert_eq!(err.chain_kind(), Some(ChainErrorKind::Malformed), "{err}");
+        assert!(
+            err.to_string()
+                .contains("critical extension that is not understood"),
+            "{err}"
+        );
+        assert!(
+            !err.to_string().contains("UnsupportedCriticalExtension"),
+            "{err}"
+        );
     }
 }

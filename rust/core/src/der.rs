@@ -104,6 +104,14 @@ pub(crate) fn issuer(cert: &[u8]) -> Option<&[u8]> {
     expect(rest, SEQUENCE).map(|(name, _)| name.contents)
 }
 
+/// The contents of a certificate's subject Name (RFC 5280 section 4.1.2.6), in the form of
+/// [`issuer`], so that the two compare as webpki compares them.
+pub(crate) fn subject(cert: &[u8]) -> Option<&[u8]> {
+    let signed = signed(cert)?;
+    let (_validity, rest) = expect(from_validity(signed.tbs_contents)?, SEQUENCE)?;
+    expect(rest, SEQUENCE).map(|(name, _)| name.contents)
+}
+
 /// A subjectPublicKeyInfo split as signature algorithms want it.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct PublicKey<'a> {
@@ -202,6 +210,8 @@ mod tests {
         let anchor = webpki::anchor_from_trusted_cert(&root_der).expect("anchor");
         let int = testdata::intermediate();
         assert_eq!(issuer(&int), Some(anchor.subject.as_ref()));
+        assert_eq!(subject(&root), Some(anchor.subject.as_ref()));
+        assert_eq!(subject(&int), issuer(&leaf));
         let (not_before, not_after) = validity(&leaf).expect("validity reads");
         let expected = crate::cert_info(&leaf).expect("cert_info");
         assert_eq!(
@@ -246,6 +256,7 @@ mod tests {
         for cut in 0..leaf.len() {
             let _ = validity(&leaf[..cut]);
             let _ = signed(&leaf[..cut]).and_then(|s| public_key(&s));
+            let _ = subject(&leaf[..cut]);
         }
         assert!(validity(&leaf[..leaf.len() - 1]).is_none());
         assert!(element(&[0x30, 0x85, 1, 1, 1, 1, 1]).is_none());

@@ -56,15 +56,7 @@ impl ReferenceId {
         if let Ok(ip) = without_zone.parse::<IpAddr>() {
             return Ok(ReferenceId::Ip(ip));
         }
-        let name = host.strip_suffix('.').unwrap_or(host);
-        if name.ends_with('.') {
-            return Err(invalid("it ends with more than one dot"));
-        }
-        let ascii = if name.is_ascii() {
-            name.to_ascii_lowercase()
-        } else {
-            idna::domain_to_ascii(name).map_err(|_| invalid("it is not a valid IDNA name"))?
-        };
+        let ascii = normalize_dns(host).map_err(invalid)?;
         if ascii.len() > MAX_HOST_BYTES - 1 {
             return Err(invalid("it is longer than 253 octets"));
         }
@@ -84,9 +76,41 @@ impl ReferenceId {
     }
 }
 
+/// A DNS name as RFC 6125 section 6.2.1 compares it: mapped first (UTS #46 processing, as
+/// section 6.2.1 and RFC 5891 section 5 ask for an internationalised name: lowercase, A-labels;
+/// the mapping also turns the ideographic and fullwidth full stops U+3002, U+FF0E and U+FF61
+/// into '.' and drops ignorable code points such as U+200B and U+00AD), then one trailing dot
+/// removed (the root label of an absolute name, RFC 1034 section 3.1), then refused when what
+/// remains still ends with a dot or has an empty label. Mapping before stripping is what makes
+/// "api.example.com\u{3002}" and "api.example.com.\u{200b}" the name "api.example.com".
+/// Returns the reason on refusal; the caller checks the DNS syntax of the result.
+fn normalize_dns(host: &str) -> Result<String, &'static str> {
+    let mapped = if host.is_ascii() {
+        host.to_ascii_lowercase()
+    } else {
+        idna::domain_to_ascii(host).map_err(|_| "it is not a valid IDNA name")?
+    };
+    let mut name = mapped;
+    if name.ends_with('.') {
+        name.pop();
+    }
+    if name.ends_with('.') {
+        return Err("it ends with more than one dot");
+    }
+    if name.is_empty() {
+        return Err("it is empty");
+    }
+    if name.split('.').any(str::is_empty) {
+        return Err("it has an empty label");
+    }
+    Ok(name)
+}
+
 /// RFC 6125 section 6.4.3: does a presented DNS identifier match the reference name? Only a
 /// whole left-most `*` label is a wildcard; it matches exactly one non-empty label, and the
-/// rest of the pattern must have at least two labels.
+/// rest of the pattern must have at least two labels. One trailing dot of the presented name
+/// is ignored: section 6.4.1 compares names without the root label, so a dNSName
+/// "example.com." is the name "example.com".
 pub fn dns_name_matches(presented: &str, reference: &str) -> bool {
     let presented = presented.strip_suffix('.').unwrap_or(presented);
     if !presented.is_ascii() || presented.is_empty() {
@@ -184,6 +208,19 @@ impl PresentedNames {
 /// `allow_common_name`, a certificate without subjectAltName is matched on its subject CN.
 pub fn verify_hostname(cert_der: &[u8], host: &str, allow_common_name: bool) -> Result<(), Error> {
     let reference = ReferenceId::parse(host)?;
+    // One certificate and nothing after it (RFC 5280 section 4.1: a Certificate is one DER
+    // SEQUENCE): bytes appended to a certificate are refused here as `cert_info` refuses
+    // them, never read past.
+    if matches!(crate::der::element(cert_der), Some((_, rest)) if !rest.is_empty()) {
+        return Err(Error::Hostname {
+            message: format!(
+                "cannot check the certificate for \"{host}\": it is not one DER certificate \
+                 (data follows it)"
+            ),
+            host: host.to_owned(),
+            presented: Vec::new(),
+        });
+    }
     let cert = CertificateDer::from(cert_der);
     let fast = if cert_der.len() <= MAX_CERT_BYTES {
         EndEntityCert::try_from(&cert).ok()
@@ -214,7 +251,11 @@ pub fn verify_hostname(cert_der: &[u8], host: &str, allow_common_name: bool) -> 
         }
     };
     let cn_consulted = allow_common_name && !names.has_san;
-    if fast.is_none() && names.san_matches(&reference) {
+    // Consulted whether or not webpki read the certificate: webpki refuses a presented
+    // dNSName with a trailing dot ("example.com."), which RFC 6125 section 6.4.1 compares
+    // without it; `dns_name_matches` does, so both paths give one answer for such a name.
+    // Every other name webpki refuses cannot equal a (valid) reference identity anyway.
+    if names.san_matches(&reference) {
         return Ok(());
     }
     if cn_consulted && names.common_name_matches(&reference) {
@@ -347,5 +388,108 @@ mod tests {
         ));
         assert!(ReferenceId::parse("10.0.0.1%x").is_err());
         assert!(ReferenceId::parse("10.0.0.1%").is_err());
+    }
+
+    /// UTS #46 maps these to a dot or to nothing, so after mapping each spelling ends with one
+    /// dot, the root label, which must be stripped after the mapping, not before.
+    const SPELLINGS: [&str; 4] = [
+        "\u{3002}",  // ideographic full stop
+        ".\u{200b}", // a dot, then a zero width space
+        ".\u{00ad}", // a dot, then a soft hyphen
+        "\u{ff0e}",  // fullwidth full stop
+    ];
+
+    #[test]
+    fn one_trailing_dot_is_stripped_after_idna_mapping() {
+        for suffix in SPELLINGS {
+            let host = format!("api.example.com{suffix}");
+            assert_eq!(
+                ReferenceId::parse(&host).ok(),
+                Some(ReferenceId::Dns("api.example.com".into())),
+                "{host:?}"
+            );
+            // A second dot after mapping is refused, as "example.com.." is.
+            let twice = format!("api.example.com.{suffix}");
+            assert!(ReferenceId::parse(&twice).is_err(), "{twice:?}");
+        }
+        assert!(ReferenceId::parse("\u{3002}").is_err());
+        assert!(ReferenceId::parse("a\u{3002}\u{3002}b").is_err());
+    }
+
+    #[test]
+    fn the_hostname_check_and_the_policy_matcher_agree_on_mapped_dots() {
+        use crate::policy::{Kind, Matcher, PolicySpec, Reason};
+        let spec = |name: &str, host: &str| PolicySpec {
+            name: name.into(),
+            kind: Kind::Override,
+            hosts: vec![host.into()],
+            ip_ranges: Vec::new(),
+            active: true,
+            order: 0,
+        };
+        let exact = Matcher::compile(&[spec("exact", "leaf.example.com")]).expect("compiles");
+        let wildcard =
+            Matcher::compile(&[spec("wildcard", "*.wild.example.com")]).expect("compiles");
+        let leaf = testdata::leaf();
+        for suffix in SPELLINGS {
+            let host = format!("leaf.example.com{suffix}");
+            assert!(verify_hostname(&leaf, &host, false).is_ok(), "{host:?}");
+            let selected = exact.select(&host, None, None).expect("a valid host");
+            assert_eq!(selected.index, Some(0), "{host:?}");
+            assert!(matches!(selected.reason, Reason::ExactHost(_)), "{host:?}");
+
+            let host = format!("x.wild.example.com{suffix}");
+            assert!(verify_hostname(&leaf, &host, false).is_ok(), "{host:?}");
+            let selected = wildcard.select(&host, None, None).expect("a valid host");
+            assert_eq!(selected.index, Some(0), "{host:?}");
+            assert!(
+                matches!(selected.reason, Reason::WildcardHost(_)),
+                "{host:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_san_with_a_trailing_dot_matches_on_both_paths() {
+        use crate::testdata::build::{self, Key};
+        let (key, ca_key) = (Key::new(), Key::new());
+        let names = ["example.com.", "*.wild.example.com."];
+        // webpki reads this one (the fast path) but refuses its absolute dNSNames.
+        let readable = build::leaf("example.com", "test CA", &names, &key, &ca_key);
+        // webpki refuses this one for its unknown critical extension (the slow path).
+        let mut cert = build::Cert::new("example.com", "test CA");
+        cert.extensions = build::server_names(&names);
+        cert.extensions
+            .push(build::extension(&[0x2a, 0x03, 0x04], true, &[0x05, 0x00]));
+        let unreadable = cert.sign(&key, &ca_key);
+        assert!(EndEntityCert::try_from(&CertificateDer::from(readable.as_slice())).is_ok());
+        assert!(EndEntityCert::try_from(&CertificateDer::from(unreadable.as_slice())).is_err());
+        for der in [&readable, &unreadable] {
+            for host in [
+                "example.com",
+                "example.com.",
+                "EXAMPLE.com",
+                "a.wild.example.com.",
+            ] {
+                assert!(verify_hostname(der, host, false).is_ok(), "{host}");
+            }
+            for host in [
+                "other.com",
+                "a.example.com",
+                "wild.example.com",
+                "a.b.wild.example.com",
+            ] {
+                assert!(verify_hostname(der, host, false).is_err(), "{host}");
+            }
+        }
+    }
+
+    #[test]
+    fn trailing_data_after_the_certificate_is_refused() {
+        let mut der = crate::testdata::leaf();
+        verify_hostname(&der, "leaf.example.com", false).expect("the plain certificate matches");
+        der.extend_from_slice(b"\x00\x00");
+        let err = verify_hostname(&der, "leaf.example.com", false).expect_err("trailing data");
+        assert!(err.to_string().contains("not one DER certificate"), "{err}");
     }
 }

@@ -191,7 +191,12 @@ impl TrustStore {
     }
 }
 
-/// Every `CERTIFICATE` block of a PEM document, decoded (RFC 7468 section 5.1).
+/// Every `CERTIFICATE` block of a PEM document, decoded (RFC 7468 section 5.1). Only those
+/// blocks are decoded, and strictly (by rustls-pki-types, each block on its own); every other
+/// block is skipped whatever its content: a private key with the encapsulated headers of RFC
+/// 1421 section 4.6 ("Proc-Type: 4,ENCRYPTED", "DEK-Info: ...") is not base64 alone, and is no
+/// reason to refuse the certificates beside it. Text outside the blocks is ignored (RFC 7468
+/// section 2). A block without its END line is an error.
 pub fn parse_pem_certificates(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, Error> {
     if pem.len() > MAX_PEM_BYTES {
         return Err(Error::MalformedInput(format!(
@@ -199,9 +204,66 @@ pub fn parse_pem_certificates(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>
             pem.len()
         )));
     }
-    CertificateDer::pem_slice_iter(pem)
-        .map(|item| item.map_err(|err| Error::MalformedInput(format!("bad PEM: {err}"))))
-        .collect()
+    let bad = |what: String| Error::MalformedInput(format!("bad PEM: {what}"));
+    let mut certs = Vec::new();
+    // The open block: where its BEGIN line starts, and its label.
+    let mut open: Option<(usize, &[u8])> = None;
+    let mut offset = 0;
+    // Lines end at CR or LF, as rustls-pki-types reads them.
+    for line in pem.split(|&byte| byte == b'\n' || byte == b'\r') {
+        let start = offset;
+        offset += line.len() + 1;
+        if line.starts_with(b"-----BEGIN ") {
+            let label = begin_label(line).ok_or_else(|| {
+                bad(format!(
+                    "illegal section start: {:?}",
+                    String::from_utf8_lossy(line)
+                ))
+            })?;
+            open = Some((start, label));
+            continue;
+        }
+        let Some((begin, label)) = open else {
+            continue;
+        };
+        let is_end = line
+            .strip_prefix(b"-----END ")
+            .and_then(|rest| rest.strip_prefix(label))
+            .is_some_and(|rest| rest.starts_with(b"-----"));
+        if !is_end {
+            continue;
+        }
+        open = None;
+        if label == b"CERTIFICATE" {
+            let block = pem.get(begin..start + line.len()).unwrap_or_default();
+            let der = CertificateDer::from_pem_slice(block).map_err(|err| bad(err.to_string()))?;
+            certs.push(der);
+        }
+    }
+    match open {
+        Some((_, label)) => Err(bad(format!(
+            "the \"{}\" block has no END line",
+            String::from_utf8_lossy(label)
+        ))),
+        None => Ok(certs),
+    }
+}
+
+/// The label of a `-----BEGIN LABEL-----` line (RFC 7468 section 2), read as rustls-pki-types
+/// reads it: exactly five dashes at the end, trailing spaces and line ends ignored.
+fn begin_label(line: &[u8]) -> Option<&[u8]> {
+    let (mut dashes, mut end) = (0, line.len());
+    for (index, &byte) in line.iter().enumerate().rev() {
+        match byte {
+            b'-' => {
+                dashes += 1;
+                end = index;
+            }
+            b'\n' | b'\r' | b' ' => {}
+            _ => break,
+        }
+    }
+    (dashes == 5).then(|| line.get(11..end)).flatten()
 }
 
 #[cfg(test)]
@@ -265,5 +327,83 @@ mod tests {
             hex,
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
+    }
+
+    fn pem_block(label: &str, der: &[u8], headers: &str) -> String {
+        use std::fmt::Write as _;
+        const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        let mut text = String::new();
+        for chunk in der.chunks(3) {
+            let bytes = [
+                chunk[0],
+                *chunk.get(1).unwrap_or(&0),
+                *chunk.get(2).unwrap_or(&0),
+            ];
+            let n = (u32::from(bytes[0]) << 16) | (u32::from(bytes[1]) << 8) | u32::from(bytes[2]);
+            for i in 0..4 {
+                if i <= chunk.len() {
+                    text.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+                } else {
+                    text.push('=');
+                }
+            }
+        }
+        let mut out = format!("-----BEGIN {label}-----\n{headers}");
+        for line in text.as_bytes().chunks(64) {
+            let _ = writeln!(out, "{}", String::from_utf8_lossy(line));
+        }
+        let _ = writeln!(out, "-----END {label}-----");
+        out
+    }
+
+    /// RFC 1421 section 4.6 encapsulated headers, as OpenSSL writes them for an encrypted
+    /// traditional private key.
+    const ENCRYPTED: &str =
+        "Proc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,0123456789ABCDEF0123456789ABCDEF\n\n";
+
+    #[test]
+    fn other_blocks_are_skipped_whatever_their_content() {
+        let root = crate::testdata::root();
+        let key = pem_block("RSA PRIVATE KEY", b"not really a key, encrypted", ENCRYPTED);
+        let document = format!(
+            "{key}{}{}",
+            pem_block("EC PRIVATE KEY", b"x", "not base64 at all!\n"),
+            pem_block("CERTIFICATE", &root, "")
+        );
+        assert_eq!(
+            parse_pem_certificates(document.as_bytes())
+                .expect("the key blocks are skipped")
+                .len(),
+            1
+        );
+        let mut store = TrustStore::new();
+        assert_eq!(store.add_pem(document.as_bytes()), Ok(1));
+        assert_eq!(
+            store.anchor_der(0).map(|der| der.to_vec()),
+            Some(root.clone())
+        );
+        // A CERTIFICATE block is still read strictly: headers in it are an error.
+        let headers = pem_block("CERTIFICATE", &root, ENCRYPTED);
+        assert!(matches!(
+            TrustStore::new().add_pem(headers.as_bytes()),
+            Err(Error::MalformedInput(_))
+        ));
+        // CRLF line ends and text around the blocks.
+        let crlf = format!(
+            "bundle\r\n{}trailer\r\n",
+            pem_block("CERTIFICATE", &root, "")
+        )
+        .replace('\n', "\r\n");
+        assert_eq!(TrustStore::new().add_pem(crlf.as_bytes()), Ok(1));
+        // A block without its END line is an error, whatever its label (a BEGIN line starts
+        // a new block, as in rustls-pki-types).
+        let cut = key.replace("-----END RSA PRIVATE KEY-----\n", "");
+        let text = parse_pem_certificates(
+            format!("{}{cut}", pem_block("CERTIFICATE", &root, "")).as_bytes(),
+        )
+        .expect_err("unterminated")
+        .to_string();
+        assert!(text.contains("END"), "{text}");
+        assert!(parse_pem_certificates(b"-----BEGIN CERTIFICATE----\n").is_err());
     }
 }

@@ -74,6 +74,8 @@ pub(super) struct Fields {
     /// The authorityKeyIdentifier keyIdentifier (section 5.2.1).
     pub(super) authority_key_id: Option<Vec<u8>>,
     pub(super) scope: Scope,
+    /// Whether tbsCertList has a crlExtensions field at all (section 5.1.2.7).
+    pub(super) has_extensions: bool,
 }
 
 /// Offset of `part` inside `whole` (`part` must be a subslice of `whole`).
@@ -144,12 +146,14 @@ pub(super) fn read(der: &[u8]) -> Result<Fields, String> {
         number: None,
         authority_key_id: None,
         scope: Scope::default(),
+        has_extensions: false,
     };
     while !input.is_empty() {
         let (item, rest) = element(input, "tbsCertList")?;
         input = rest;
         // revokedCertificates is skipped: webpki reads the entries.
         if item.class() == Class::ContextSpecific && item.tag() == Tag(0) {
+            fields.has_extensions = true;
             read_extensions(item.data, &mut fields)?;
         }
     }
@@ -237,6 +241,7 @@ mod tests {
         assert_eq!(fields.number, Some(vec![42]));
         assert_eq!(fields.authority_key_id.as_ref().map(Vec::len), Some(20));
         assert_eq!(fields.scope, Scope::default());
+        assert!(fields.has_extensions);
         assert_eq!(der[fields.tbs.start], 0x30);
         assert_eq!(der[fields.issuer_der.start], 0x30);
         assert!(fields.signature.end == der.len());

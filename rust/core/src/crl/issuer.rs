@@ -1,8 +1,6 @@
 //! Whether a certificate is the CRL's issuer (RFC 5280 section 6.3.3 (f)) and whether a CRL
 //! speaks for a certificate (section 6.3.3 (a), (b)).
 
-use rustls_pki_types::CertificateDer;
-use webpki::EndEntityCert;
 use x509_parser::extensions::{DistributionPointName, ParsedExtension};
 use x509_parser::prelude::{FromDer, X509Certificate};
 
@@ -75,10 +73,15 @@ pub(super) fn verify(der: &[u8], fields: &Fields, issuer: &[u8]) -> Result<(), S
     verify_signature(der, fields, issuer)
 }
 
+/// Verifies the CRL signature with the issuer's subject public key (RFC 5280 section 6.3.3
+/// (g)). The key is read from the certificate directly, so an X.509 v1 issuer (a trust anchor
+/// that RFC 5280 section 6.1.1 (d) allows) works as well as a v3 one.
 fn verify_signature(der: &[u8], fields: &Fields, issuer: &[u8]) -> Result<(), String> {
-    let issuer_der = CertificateDer::from(issuer);
-    let signer = EndEntityCert::try_from(&issuer_der)
-        .map_err(|err| format!("the issuer certificate cannot be used: {err}"))?;
+    let key = crate::der::signed(issuer)
+        .and_then(|signed| crate::der::public_key(&signed))
+        .ok_or_else(|| {
+            "the issuer certificate cannot be used: its public key cannot be read".to_owned()
+        })?;
     let algorithm = &der[fields.algorithm.clone()];
     let (message, signature) = (&der[fields.tbs.clone()], &der[fields.signature.clone()]);
     let mut key_mismatch = false;
@@ -86,18 +89,18 @@ fn verify_signature(der: &[u8], fields: &Fields, issuer: &[u8]) -> Result<(), St
         .iter()
         .filter(|alg| alg.signature_alg_id().as_ref() == algorithm)
     {
-        match signer.verify_signature(*candidate, message, signature) {
-            Ok(()) => return Ok(()),
-            Err(webpki::Error::UnsupportedSignatureAlgorithmForPublicKeyContext(_)) => {
-                key_mismatch = true;
-            }
-            Err(_) => {
-                return Err(format!(
+        if candidate.public_key_alg_id().as_ref() != key.algorithm {
+            key_mismatch = true;
+            continue;
+        }
+        return candidate
+            .verify_signature(key.key, message, signature)
+            .map_err(|_| {
+                format!(
                     "the CRL signature does not verify with the key of \"{}\"",
                     fields.issuer
-                ));
-            }
-        }
+                )
+            });
     }
     Err(if key_mismatch {
         format!(

@@ -160,6 +160,10 @@ fn explain(err: &webpki::Error) -> String {
     }
 }
 
+/// Why a CRL without a CRL number is refused (RFC 5280 section 5.2.3).
+const NO_NUMBER: &str = "the CRL has no CRL number; RFC 5280 section 5.2.3 requires one, and \
+                         without it a newer CRL cannot be told from an older one";
+
 fn crl_error(reason: impl Into<String>) -> Error {
     Error::Crl(reason.into())
 }
@@ -187,13 +191,14 @@ impl Crl {
             ));
         }
         // webpki checks the profile and parses the entries (see the module documentation).
-        let crl =
-            BorrowedCertRevocationList::from_der(bytes).map_err(|err| crl_error(explain(&err)))?;
+        let crl = BorrowedCertRevocationList::from_der(bytes).map_err(|err| match err {
+            // webpki requires the crlExtensions field and calls its absence malformed
+            // extensions; without any extension, the missing CRL number is what is wrong.
+            webpki::Error::MalformedExtensions if !fields.has_extensions => crl_error(NO_NUMBER),
+            err => crl_error(explain(&err)),
+        })?;
         if fields.number.is_none() {
-            return Err(crl_error(
-                "the CRL has no CRL number; RFC 5280 section 5.2.3 requires one, and without \
-                 it a newer CRL cannot be told from an older one",
-            ));
+            return Err(crl_error(NO_NUMBER));
         }
         let (index, verified) = if bytes.len() < PARALLEL_MIN_BYTES {
             let index = read_entries(bytes, &crl, false).map(|entries| entries.finish(bytes));
@@ -572,5 +577,55 @@ mod tests {
             .to_string();
         assert!(text.contains("partition"), "{text}");
         assert!(crl.check_scope(b"garbage").is_err());
+    }
+
+    #[test]
+    fn a_crl_without_any_extension_has_no_crl_number() {
+        use crate::testdata::build::{self, Key};
+        let key = Key::new();
+        let bare = build::crl("bare CA", &key, &[], &[(&[0x01], "290601120000Z")]);
+        let text = message(Crl::from_der(bare, None));
+        assert!(text.contains("no CRL number"), "{text}");
+        assert!(!text.contains("malformed"), "{text}");
+        // With the number it parses; a malformed extensions field is still called so.
+        let numbered = build::crl("bare CA", &key, &[build::crl_number(1)], &[]);
+        assert!(Crl::from_der(numbered, None).is_ok());
+        // An empty crlExtensions field ([0] { SEQUENCE {} }; RFC 5280 section 5.1.2.7 wants
+        // "one or more") is malformed, not missing.
+        let empty = build::crl("bare CA", &key, &[Vec::new()], &[]);
+        let text = message(Crl::from_der(empty, None));
+        assert!(!text.contains("no CRL number"), "{text}");
+    }
+
+    #[test]
+    fn a_crl_of_a_version_1_ca_verifies() {
+        use crate::testdata::build::{self, Key};
+        // A v1 CA (no extensions, so no keyUsage: RFC 5280 section 6.3.3 (f) requires cRLSign
+        // only of an issuer whose certificate has the extension).
+        let key = Key::new();
+        let mut ca = build::Cert::new("v1 CA", "v1 CA");
+        ca.v3 = false;
+        let ca = ca.sign(&key, &key);
+        let mut store = crate::TrustStore::new();
+        store.add_der(&ca).expect("a v1 CA is a trust anchor");
+        let crl = build::crl(
+            "v1 CA",
+            &key,
+            &[build::crl_number(7)],
+            &[(&[0x05], "290601120000Z")],
+        );
+        let parsed = Crl::from_der(crl.clone(), Some(&ca)).expect("verified with the v1 CA");
+        assert!(parsed.contains(&[0x05]));
+        assert!(parsed.verify(&ca).is_ok());
+        // Another key of that name still fails.
+        let other = Key::new();
+        let mut impostor = build::Cert::new("v1 CA", "v1 CA");
+        impostor.v3 = false;
+        let impostor = impostor.sign(&other, &other);
+        let text = parsed
+            .verify(&impostor)
+            .expect_err("another key")
+            .to_string();
+        assert!(text.contains("does not verify"), "{text}");
     }
 }

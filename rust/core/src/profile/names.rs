@@ -192,9 +192,20 @@ pub(super) fn check_leaf_common_name(
 /// IDNA (UTS #46) turns into a valid ASCII DNS name?
 fn is_unicode_domain_name(cn: &str) -> bool {
     !cn.is_ascii()
-        && cn.contains('.')
         && !cn.chars().any(char::is_whitespace)
-        && idna::domain_to_ascii(cn).is_ok_and(|ascii| is_dns_name(&ascii, true))
+        && mapped_name(cn).is_some_and(|ascii| ascii.contains('.') && is_dns_name(&ascii, true))
+}
+
+/// `name` mapped by IDNA (UTS #46: lowercase, A-labels, the ideographic and fullwidth full
+/// stops made '.', ignorable code points dropped), then one trailing dot removed: the mapping
+/// comes first, or "example.com\u{3002}" would keep a dot (RFC 6125 section 6.2.1 compares
+/// names without the root label). `None` when IDNA refuses the name.
+fn mapped_name(name: &str) -> Option<String> {
+    let mut ascii = idna::domain_to_ascii(name).ok()?;
+    if ascii.ends_with('.') {
+        ascii.pop();
+    }
+    Some(ascii)
 }
 
 /// The text of a subjectAltName value when the common name `cn` denotes the same DNS name
@@ -205,9 +216,8 @@ fn denoted_by(cn: &str, name: &GeneralName<'_>) -> Option<String> {
         GeneralName::DNSName(dns) => {
             let bare = cn.strip_suffix('.').unwrap_or(cn);
             let same = bare.eq_ignore_ascii_case(dns)
-                || (!bare.is_ascii()
-                    && idna::domain_to_ascii(bare)
-                        .is_ok_and(|ascii| ascii.eq_ignore_ascii_case(dns)));
+                || (!cn.is_ascii()
+                    && mapped_name(cn).is_some_and(|ascii| ascii.eq_ignore_ascii_case(dns)));
             same.then(|| dns.escape_debug().to_string())
         }
         GeneralName::IPAddress(bytes) => {
@@ -373,5 +383,20 @@ mod tests {
         assert!(!is_unicode_domain_name("bücher"));
         assert!(!is_unicode_domain_name("Bücher Server.example"));
         assert!(!is_unicode_domain_name("example.com"));
+    }
+
+    #[test]
+    fn common_names_are_mapped_before_the_trailing_dot_is_dropped() {
+        let dns = GeneralName::DNSName("example.com");
+        for cn in [
+            "example.com\u{3002}",
+            "example.com.\u{200b}",
+            "EXAMPLE.com\u{ff0e}",
+        ] {
+            assert!(denoted_by(cn, &dns).is_some(), "{cn:?}");
+        }
+        assert!(denoted_by("example.com.\u{3002}", &dns).is_none());
+        assert!(is_unicode_domain_name("bücher.example\u{3002}"));
+        assert!(!is_unicode_domain_name("bücher\u{3002}"));
     }
 }
