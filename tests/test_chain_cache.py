@@ -349,3 +349,23 @@ def test_chains_with_extra_certificates_are_verified_but_not_remembered(
     before = chain_cache_info()
     cp.verify_chain(with_anchor, store)
     assert delta(before) == (1, 0)
+
+
+def test_the_cache_has_a_byte_bound() -> None:
+    """Each cached chain is at most MAX_CACHED_CHAIN_BYTES, so the byte bound caps the
+    entries (rounded down to whole shards): 64 chains' worth of bytes keeps 64 chains, however
+    many entries are asked for."""
+    from certpolicy import _core
+
+    try:
+        per_chain = _core.MAX_CACHED_CHAIN_BYTES
+        cp.set_chain_cache_size(100_000, max_bytes=64 * per_chain)
+        assert cp.chain_cache_info().capacity == 64
+        cp.set_chain_cache_size(100_000, max_bytes=per_chain)  # less than one shard's worth
+        assert cp.chain_cache_info().capacity == 0
+        cp.set_chain_cache_size(16)  # the default byte bound (32 MiB) allows 1,024
+        assert cp.chain_cache_info().capacity == 16
+        with pytest.raises(cp.MalformedInputError):
+            cp.set_chain_cache_size(16, max_bytes=-1)
+    finally:
+        cp.set_chain_cache_size(1024)

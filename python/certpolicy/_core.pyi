@@ -99,9 +99,11 @@ def _signature_floor(path: Sequence[bytes]) -> int: ...
 
 # --- CRL (rust/bindings/src/crl.rs) ---
 
-__all__ += ["MAX_CRL_BYTES", "Crl", "RevokedEntry"]
+__all__ += ["CHAIN_CACHE_SHARDS", "MAX_CACHED_CHAIN_BYTES", "MAX_CRL_BYTES", "Crl", "RevokedEntry"]
 
 MAX_CRL_BYTES: Final[int]
+MAX_CACHED_CHAIN_BYTES: Final[int]
+CHAIN_CACHE_SHARDS: Final[int]
 
 @final
 class Crl:

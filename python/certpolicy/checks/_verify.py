@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
-from typing import NamedTuple
+from typing import Final, NamedTuple
 
 from certpolicy._util import core as _core
 from certpolicy._util import unix_seconds
@@ -150,16 +150,28 @@ def chain_cache_info() -> ChainCacheInfo:
     return ChainCacheInfo(*_core.chain_cache_info())
 
 
-def set_chain_cache_size(entries: int) -> None:
+# The verified-chain cache's default byte bound: 1,024 chains of the largest cached size.
+DEFAULT_CHAIN_CACHE_BYTES: Final = 1024 * _core.MAX_CACHED_CHAIN_BYTES
+
+
+def set_chain_cache_size(entries: int, *, max_bytes: int = DEFAULT_CHAIN_CACHE_BYTES) -> None:
     """Sets how many verified chains the process-wide cache keeps (default 1024; 0 turns the
-    cache off). It also keeps 4 times as many verified CA signatures, so a new server
-    certificate under a known CA pays for one signature check, not two. Entries that no
-    longer fit are dropped, least recently used first."""
-    if isinstance(entries, bool) or not isinstance(entries, int):
-        raise TypeError(f"entries must be an int, not {type(entries).__name__}")
-    if entries < 0:
-        raise MalformedInputError(f"entries must be >= 0, not {entries}")
-    _core.set_chain_cache_size(entries)
+    cache off), and the bytes they may take (default 32 MiB): a chain is cached only up to
+    ``MAX_CACHED_CHAIN_BYTES`` (32 KiB), so the cache keeps at most
+    ``max_bytes // MAX_CACHED_CHAIN_BYTES`` chains whatever ``entries`` says. It also keeps 4
+    times as many verified CA signatures, so a new server certificate under a known CA pays
+    for one signature check, not two. Entries that no longer fit are dropped, least recently
+    used first."""
+    for name, value in (("entries", entries), ("max_bytes", max_bytes)):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise TypeError(f"{name} must be an int, not {type(value).__name__}")
+        if not 0 <= value <= 2**48:
+            raise MalformedInputError(f"{name} must be in 0..2**48, not {value}")
+    shards = _core.CHAIN_CACHE_SHARDS
+    by_bytes = max_bytes // _core.MAX_CACHED_CHAIN_BYTES // shards * shards  # rounded down
+    _core.set_chain_cache_size(entries)  # the core checks the count against its own limit
+    if by_bytes < entries:
+        _core.set_chain_cache_size(by_bytes)
 
 
 def clear_chain_cache() -> None:

@@ -59,4 +59,11 @@ mod _core {
     /// The largest CRL accepted, in DER bytes (RFC 5280 section 5).
     #[pymodule_export]
     const MAX_CRL_BYTES: usize = limits::MAX_CRL_BYTES;
+    /// The largest presented chain the verified-chain cache keeps, in DER bytes: what one
+    /// entry can cost, so a byte bound on the cache is a bound on its entries.
+    #[pymodule_export]
+    const MAX_CACHED_CHAIN_BYTES: usize = certpolicy_core::chain::MAX_CACHED_CHAIN_BYTES;
+    /// The verified-chain cache's shards: its capacity is a multiple of this.
+    #[pymodule_export]
+    const CHAIN_CACHE_SHARDS: usize = certpolicy_core::chain::SHARDS;
 }
