@@ -8,8 +8,8 @@
 #   FUZZ_SECONDS=10 bash fuzz/smoke.sh      # shorter
 #   FUZZ_TARGETS="crl ocsp" bash fuzz/smoke.sh
 #
-# Needs the nightly toolchain (`rustup toolchain install nightly`); installs cargo-fuzz when
-# `cargo fuzz` is missing. The build goes to $CARGO_TARGET_DIR/fuzz when CARGO_TARGET_DIR is
+# Uses the nightly toolchain when there is one (else the default toolchain, which suffices
+# without a sanitizer); installs cargo-fuzz when `cargo fuzz` is missing. The build goes to $CARGO_TARGET_DIR/fuzz when CARGO_TARGET_DIR is
 # set, else to fuzz/target. FUZZ_SANITIZER (default none: the code under test is safe Rust,
 # and without a sanitizer the build and the runs are several times faster) may be set to
 # address for a run with AddressSanitizer.
@@ -25,6 +25,18 @@ else
 fi
 started=$SECONDS
 
+# Nightly, as cargo-fuzz expects. Without a sanitizer (the default) it needs nothing of
+# nightly, so on a machine without a nightly toolchain the default one builds the same targets.
+toolchain=(+nightly)
+if ! cargo +nightly --version >/dev/null 2>&1; then
+  if [[ "$sanitizer" != none ]]; then
+    echo "FUZZ_SANITIZER=$sanitizer needs the nightly toolchain, which is missing" >&2
+    exit 1
+  fi
+  toolchain=()
+  echo "no nightly toolchain: building with $(cargo --version)"
+fi
+
 if ! cargo fuzz --version >/dev/null 2>&1; then
   echo "cargo-fuzz is missing: installing it"
   cargo install cargo-fuzz --locked
@@ -34,17 +46,17 @@ cargo fuzz --version
 # One build for every target (they share the dependencies): about 2 minutes cold on a
 # 2-core machine (cargo-fuzz's default of one codegen unit builds faster there than 16).
 build=(--sanitizer "$sanitizer" --target-dir "$target_dir")
-cargo +nightly fuzz build "${build[@]}"
+cargo "${toolchain[@]}" fuzz build "${build[@]}"
 echo "built in $((SECONDS - started)) s"
 
-targets="${FUZZ_TARGETS:-$(cargo +nightly fuzz list)}"
+targets="${FUZZ_TARGETS:-$(cargo "${toolchain[@]}" fuzz list)}"
 failed=()
 for target in $targets; do
   mkdir -p "corpus/$target" "artifacts/$target"
   log="artifacts/$target/smoke.log"
   echo "--- $target: ${seconds} s"
   # The first folder collects the new inputs (ignored by git); seeds/ is only read.
-  if cargo +nightly fuzz run "${build[@]}" "$target" "corpus/$target" "seeds/$target" -- \
+  if cargo "${toolchain[@]}" fuzz run "${build[@]}" "$target" "corpus/$target" "seeds/$target" -- \
     -max_total_time="$seconds" -timeout=20 -rss_limit_mb=2048 -print_final_stats=1 \
     -artifact_prefix="artifacts/$target/" >"$log" 2>&1; then
     grep -E '^stat::number_of_executed_units|^stat::new_units_added|^Done' "$log" || true
@@ -57,7 +69,7 @@ done
 
 echo "fuzz smoke run: $((SECONDS - started)) s in all"
 if ((${#failed[@]})); then
-  echo "fuzz smoke run failed: ${failed[*]} (reproduce: cargo +nightly fuzz run -s $sanitizer <target> fuzz/artifacts/<target>/crash-...)"
+  echo "fuzz smoke run failed: ${failed[*]} (reproduce in fuzz/: cargo +nightly fuzz run -s $sanitizer <target> artifacts/<target>/crash-...)"
   exit 1
 fi
 echo "fuzz smoke run passed: $(wc -w <<<"$targets") targets"
