@@ -76,7 +76,9 @@ def sweep_temps(
 
 
 def touch(path: Path) -> None:
-    """Marks ``path`` used now: its access time is set, its modification time kept."""
+    """Marks ``path`` used now: its access time is set, its modification time kept. Best
+    effort: where ``utime`` cannot leave symlinks alone (NotImplementedError on some
+    platforms) the entry just keeps its older use time."""
     with contextlib.suppress(OSError, NotImplementedError):
         info = os.stat(path, follow_symlinks=False)
         if stat.S_ISREG(info.st_mode):

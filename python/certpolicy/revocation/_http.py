@@ -176,17 +176,9 @@ class _ClosableHTTPConnection(HTTPConnection):
         super().request(*args, **kwargs)
 
 
-class _ClosableHTTPSConnection(HTTPSConnection):
-    """The https:// :class:`_ClosableHTTPConnection`."""
-
-    def _new_conn(self) -> socket.socket:
-        sock = super()._new_conn()
-        _adopted(sock)
-        return sock
-
-    def request(self, *args: Any, **kwargs: Any) -> None:
-        _adopted(self.sock)
-        super().request(*args, **kwargs)
+class _ClosableHTTPSConnection(_ClosableHTTPConnection, HTTPSConnection):
+    """The https:// :class:`_ClosableHTTPConnection` (the same two hooks, on urllib3's TLS
+    connection, which derives from its plain one)."""
 
 
 class _ClosableHTTPConnectionPool(HTTPConnectionPool):
