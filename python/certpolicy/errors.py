@@ -62,9 +62,39 @@ class ChainError(CertificateCheckError):
 
     kind: str | None
 
-    def __init__(self, message: str, kind: str | None = None, *, report: Any = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        kind: str | None = None,
+        verify_code: int | None = None,
+        *,
+        report: Any = None,
+    ) -> None:
         super().__init__(message, report=report)
         self.kind = kind
+        if verify_code is not None:
+            self.verify_code = verify_code
+        elif kind is not None:
+            self.verify_code = _CHAIN_KIND_VERIFY_CODES.get(kind, self.default_verify_code)
+
+    @property
+    def code(self) -> str:
+        """The stable reason code: ``chain.<kind>`` (``chain.untrusted`` when unknown)."""
+        return f"chain.{self.kind or 'untrusted'}"
+
+
+# OpenSSL's X509_V_ERR_* numbers for a chain error kind, when the Rust core gave no closer
+# one: expired 10, not yet valid 9, unable to get local issuer 20, bad signature 7,
+# invalid purpose 26 (the constraints kind's most common case), unspecified 1.
+_CHAIN_KIND_VERIFY_CODES: dict[str, int] = {
+    "untrusted": 20,
+    "expired": 10,
+    "not_yet_valid": 9,
+    "bad_signature": 7,
+    "constraints": 26,
+    "malformed": 1,
+    "empty": 1,
+}
 
 
 class HostnameMismatchError(CertificateCheckError):
@@ -95,6 +125,8 @@ class CertificateRevokedError(CertificateCheckError):
 
 class RevocationUnavailableError(CertificateCheckError):
     """No revocation method gave a definitive answer and the policy fails closed."""
+
+    default_verify_code = 3  # X509_V_ERR_UNABLE_TO_GET_CRL
 
 
 class MalformedInputError(CertPolicyError, ValueError):

@@ -94,7 +94,9 @@ class Report:
                 self.message(), first.error.host, first.error.presented, report=self
             ) from first.error
         if error_type is ChainError and isinstance(first.error, ChainError):
-            raise ChainError(self.message(), first.error.kind, report=self) from first.error
+            raise ChainError(
+                self.message(), first.error.kind, first.error.verify_code, report=self
+            ) from first.error
         raise error_type(self.message(), report=self) from first.error
 
     def to_dict(self) -> dict[str, object]:
