@@ -13,7 +13,14 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final
 
-from certpolicy.checks import TrustStore, cert_info, verify_chain, verify_hostname
+from certpolicy._stats import CheckCounters
+from certpolicy.checks import (
+    TrustStore,
+    cert_info,
+    chain_cache_info,
+    verify_chain,
+    verify_hostname,
+)
 from certpolicy.errors import (
     CertificateCheckError,
     CertificateRevokedError,
@@ -99,6 +106,7 @@ class Engine:
         if not isinstance(self._revocation, RevocationConfig):
             raise ConfigError("revocation must be a certpolicy.RevocationConfig")
         self._anchor_subjects: dict[bytes, str] = {}
+        self._stats = CheckCounters()
         self._revocation_checker = RevocationChecker(
             self._revocation, default_methods(self._revocation)
         )
@@ -115,6 +123,42 @@ class Engine:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+    def stats(self) -> dict[str, Any]:
+        """Counters since the engine started (a snapshot; thread-safe)::
+
+            {"checks": n, "passed": n, "rejected": n, "audited": n,
+             "policies": {name: {"checks": n, "passed": n, "rejected": n, "audited": n}},
+             "codes": {"chain.expired": n, ...},
+             "chain_cache": {"hits": n, "misses": n, "entries": n, "capacity": n},
+             "revocation": {"fetches": {...}, "cache": {...}}}
+
+        ``rejected`` counts checks that failed under an enforce-mode policy, ``audited``
+        those an audit-mode policy let through; ``codes`` counts findings by reason code
+        (failed checks, and revocation allowed while unavailable). ``chain_cache`` is the
+        process-wide verified-chain cache (shared by every engine). ``revocation`` counts
+        CRL/OCSP fetches (count, failures, bytes, seconds, latency buckets) and cache hits
+        and misses per method. docs/monitoring.md describes every field."""
+        chain_cache = chain_cache_info()
+        return {
+            **self._stats.snapshot(),
+            "chain_cache": {
+                "hits": chain_cache.hits,
+                "misses": chain_cache.misses,
+                "entries": chain_cache.entries,
+                "capacity": chain_cache.capacity,
+            },
+            "revocation": self._revocation_checker.stats(),
+        }
+
+    def register_metrics(self, registry: Any = None) -> Any:
+        """Exposes :meth:`stats` to Prometheus: registers a collector with ``registry``
+        (default: ``prometheus_client.REGISTRY``) and returns it. Needs the extra
+        ``pip install certpolicy[prometheus]``; metric names: docs/monitoring.md."""
+        # Imported here: the module is only needed by engines that export metrics.
+        from certpolicy.metrics import register
+
+        return register(self.stats, registry)
 
     @property
     def policies(self) -> PolicySet:
@@ -311,9 +355,8 @@ class Engine:
         if not policy.check_chain:
             results.append(_skipped("chain", policy))
         elif not presented:
-            results.append(
-                _failed("chain", ChainError("the server presented no certificate", "empty"))
-            )
+            empty = ChainError("the server presented no certificate", "empty")
+            results.append(_failed("chain", empty, empty.code))
         else:
             try:
                 verified = verify_chain(presented, self._trust, at=at)
@@ -324,27 +367,31 @@ class Engine:
                     detail = f"verified to trust anchor {anchor}"
                 results.append(CheckResult("chain", "passed", detail))
             except ChainError as exc:
-                results.append(_failed("chain", exc))
+                results.append(_failed("chain", exc, exc.code))
 
         if not policy.check_hostname:
             results.append(_skipped("hostname", policy))
         elif not presented:
-            results.append(
-                _failed("hostname", HostnameMismatchError("no certificate to check", host))
-            )
+            missing = HostnameMismatchError("no certificate to check", host)
+            results.append(_failed("hostname", missing, "hostname.mismatch"))
         else:
             try:
                 verify_hostname(presented[0], host, allow_common_name=policy.allow_common_name)
                 results.append(CheckResult("hostname", "passed", f"valid for {host}"))
             except HostnameMismatchError as exc:
-                results.append(_failed("hostname", exc))
+                results.append(_failed("hostname", exc, "hostname.mismatch"))
 
         revocation: PathAnswer | None = None
         if not policy.check_revocation:
             results.append(_skipped("revocation", policy))
         elif offline:
             results.append(
-                CheckResult("revocation", "skipped", "not checked: offline (no CRL/OCSP fetch)")
+                CheckResult(
+                    "revocation",
+                    "skipped",
+                    "not checked: offline (no CRL/OCSP fetch)",
+                    code="skipped.offline",
+                )
             )
         elif verified is not None and len(verified) == 1:
             # RFC 5280 section 6.1: a trust anchor is trusted as it is; nothing can revoke it.
@@ -354,11 +401,17 @@ class Engine:
                     "skipped",
                     "not applicable: the server certificate is itself a trust anchor "
                     "(anchors are not checked for revocation, RFC 5280 section 6.1)",
+                    code="revocation.not_applicable",
                 )
             )
         elif policy.check_chain and verified is None:
             results.append(
-                CheckResult("revocation", "skipped", "not checked: the chain did not verify")
+                CheckResult(
+                    "revocation",
+                    "skipped",
+                    "not checked: the chain did not verify",
+                    code="skipped.chain_failed",
+                )
             )
         elif verified is None:
             # With the chain check off nothing vouches for the issuer certificates or the
@@ -393,9 +446,13 @@ class Engine:
             verified_path=None if verified is None else tuple(verified),
             revocation=revocation,
         )
+        self._stats.record(report)
+        enforced = report.enforced
         for failure in report.failures:
             logger.warning(
-                "certificate check failed for %s:%s (policy %r): %s: %s",
+                "certificate check failed for %s:%s (policy %r): %s: %s"
+                if enforced
+                else "certificate check would reject %s:%s (policy %r, audit mode): %s: %s",
                 host,
                 port,
                 policy.name,
@@ -406,7 +463,10 @@ class Engine:
                     "port": port,
                     "ip": ip,
                     "policy": policy.name,
+                    "mode": policy.mode,
+                    "enforced": enforced,
                     "check": failure.name,
+                    "code": failure.code,
                     "reason": failure.detail,
                 },
             )
@@ -427,17 +487,29 @@ class Engine:
         if answer.status == "good":
             return CheckResult("revocation", "passed", detail)
         if answer.status == "revoked":
-            return _failed("revocation", CertificateRevokedError(detail))
+            return _failed("revocation", CertificateRevokedError(detail), "revocation.revoked")
         if self._revocation.on_unavailable == "allow":
             logger.warning(
                 "revocation unavailable for %s:%s, allowed by on_unavailable='allow': %s",
                 host,
                 port,
                 detail,
-                extra={"host": host, "port": port, "check": "revocation", "reason": detail},
+                extra={
+                    "host": host,
+                    "port": port,
+                    "check": "revocation",
+                    "code": "revocation.unavailable",
+                    "reason": detail,
+                },
             )
-            return CheckResult("revocation", "passed", f"{detail}; allowed (on_unavailable)")
-        return _failed("revocation", RevocationUnavailableError(detail))
+            # Skipped, never passed: nothing said the certificate is good.
+            return CheckResult(
+                "revocation",
+                "skipped",
+                f"{detail}; allowed (on_unavailable)",
+                code="revocation.unavailable",
+            )
+        return _failed("revocation", RevocationUnavailableError(detail), "revocation.unavailable")
 
     def enforce(
         self,
@@ -449,9 +521,12 @@ class Engine:
         at: dt.datetime | None = None,
         trust_peer_ip: bool = False,
     ) -> Report:
-        """Like :meth:`check`, but raises the failure (a :class:`CertificateCheckError`)."""
+        """Like :meth:`check`, but raises the failure (a :class:`CertificateCheckError`)
+        when the policy enforces it. Under an audit-mode policy a failure is logged ("would
+        reject") and counted, and the report is returned with ``enforced`` False."""
         report = self.check(chain, host, ip=ip, port=port, at=at, trust_peer_ip=trust_peer_ip)
-        report.raise_for_status()
+        if report.enforced:
+            report.raise_for_status()
         return report
 
     def ssl_context(self, *, trust_peer_ip: bool = False) -> PolicySSLContext:
@@ -516,11 +591,13 @@ def _subject_or_none(cert: bytes) -> str | None:
 
 
 def _skipped(name: Any, policy: Policy) -> CheckResult:
-    return CheckResult(name, "skipped", f'disabled by policy "{policy.name}"')
+    return CheckResult(
+        name, "skipped", f'disabled by policy "{policy.name}"', code="skipped.policy"
+    )
 
 
-def _failed(name: Any, error: CertificateCheckError) -> CheckResult:
-    return CheckResult(name, "failed", str(error), error)
+def _failed(name: Any, error: CertificateCheckError, code: str) -> CheckResult:
+    return CheckResult(name, "failed", str(error), error, code)
 
 
 def _defaults_mode(value: Any, where: str) -> str:

@@ -19,10 +19,31 @@ if TYPE_CHECKING:
     from certpolicy.policy import Policy
     from certpolicy.revocation import PathAnswer
 
-__all__ = ["CheckResult", "Report"]
+__all__ = ["CHECK_CODES", "CheckResult", "Report"]
 
 CheckName = Literal["chain", "hostname", "revocation"]
 Status = Literal["passed", "failed", "skipped"]
+
+# The stable reason codes of CheckResult.code (DESIGN.md "Contract additions"); None when a
+# check passed. Monitoring scripts match on these, never on the English detail.
+CHECK_CODES: Final = (
+    "chain.untrusted",
+    "chain.expired",
+    "chain.not_yet_valid",
+    "chain.bad_signature",
+    "chain.constraints",
+    "chain.malformed",
+    "chain.empty",
+    "hostname.mismatch",
+    "revocation.revoked",
+    "revocation.unavailable",
+    "revocation.not_applicable",
+    "skipped.policy",
+    "skipped.offline",
+    # An addition to the DESIGN table: revocation is not asked about a chain that did not
+    # verify (the chain's own code says why).
+    "skipped.chain_failed",
+)
 
 _ERRORS: Final[dict[str, type[CertificateCheckError]]] = {
     "chain": ChainError,
@@ -33,12 +54,15 @@ _ERRORS: Final[dict[str, type[CertificateCheckError]]] = {
 
 @dataclass(frozen=True, slots=True)
 class CheckResult:
-    """One check: passed, failed, or skipped (the policy does not enable it)."""
+    """One check: passed, failed, or skipped (the policy does not enable it, or it could
+    not be asked). ``code`` is the stable machine-readable reason (one of
+    :data:`CHECK_CODES`), None when the check passed."""
 
     name: CheckName
     status: Status
     detail: str
     error: CertificateCheckError | None = field(default=None, repr=False, compare=False)
+    code: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +86,17 @@ class Report:
         return all(result.status != "failed" for result in self.results)
 
     @property
+    def enforced(self) -> bool:
+        """False when an audit-mode policy let a failure through (the connection went on);
+        True otherwise: a failure under an enforce-mode policy breaks the connection."""
+        return self.ok or self.policy.mode != "audit"
+
+    @property
+    def codes(self) -> tuple[str, ...]:
+        """The codes of the failed checks, in check order."""
+        return tuple(r.code for r in self.failures if r.code is not None)
+
+    @property
     def failures(self) -> tuple[CheckResult, ...]:
         return tuple(result for result in self.results if result.status == "failed")
 
@@ -72,8 +107,14 @@ class Report:
         raise KeyError(name)
 
     def message(self) -> str:
-        """One line naming the endpoint, the policy, each failed check and its reason."""
+        """One line naming the endpoint, the policy, each failed check and its reason
+        ("would fail ... audit mode" when an audit-mode policy let the failures through)."""
         failed = "; ".join(f"{r.name}: {r.detail}" for r in self.failures)
+        if not self.enforced:
+            return (
+                f"certificate check would fail for {self.host}:{self.port} "
+                f'(policy "{self.policy.name}", audit mode: allowed): {failed}'
+            )
         return (
             f"certificate check failed for {self.host}:{self.port} "
             f'(policy "{self.policy.name}"): {failed}'
@@ -81,7 +122,8 @@ class Report:
 
     def raise_for_status(self) -> None:
         """Raises the error of the first failed check (a :class:`CertificateCheckError`),
-        with this report attached as ``.report``."""
+        with this report attached as ``.report``. It raises for audit-mode failures too:
+        the status is failed; :meth:`certpolicy.Engine.enforce` is what lets them through."""
         failures = self.failures
         if not failures:
             return
@@ -106,14 +148,26 @@ class Report:
             "port": self.port,
             "ip": self.ip,
             "ok": self.ok,
+            "enforced": self.enforced,
             "policy": self.policy.name,
             "policy_kind": self.policy.kind,
+            "mode": self.policy.mode,
             "reason": self.reason,
-            "checks": {r.name: {"status": r.status, "detail": r.detail} for r in self.results},
+            "codes": list(self.codes),
+            "checks": {
+                r.name: {"status": r.status, "code": r.code, "detail": r.detail}
+                for r in self.results
+            },
             "revocation": None
             if self.revocation is None
             else [
-                {"method": a.method, "status": a.status, "source": a.source, "detail": a.detail}
+                {
+                    "method": a.method,
+                    "status": a.status,
+                    "source": a.source,
+                    "certificate": getattr(a, "certificate", ""),
+                    "detail": a.detail,
+                }
                 for a in self.revocation.answers
             ],
         }

@@ -9,8 +9,10 @@ from certpolicy.policy._policy import (
     DEFAULT_INSTANCE_HOSTS,
     INTRANET_RANGES,
     KINDS,
+    MODES,
     Policy,
     PolicyKind,
+    PolicyMode,
     default_policies,
 )
 from certpolicy.policy._records import TYPE_NAMES, policy_from_record
@@ -29,6 +31,7 @@ __all__ = [
     "DEFAULT_INSTANCE_HOSTS",
     "INTRANET_RANGES",
     "KINDS",
+    "MODES",
     "SAVED_POLICIES_FILE",
     "TABLE_PATH",
     "TYPE_NAMES",
@@ -37,6 +40,7 @@ __all__ = [
     "HttpsGet",
     "Policy",
     "PolicyKind",
+    "PolicyMode",
     "PolicySet",
     "SavedPolicies",
     "Selection",

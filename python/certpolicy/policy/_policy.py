@@ -16,13 +16,19 @@ __all__ = [
     "DEFAULT_INSTANCE_HOSTS",
     "INTRANET_RANGES",
     "KINDS",
+    "MODES",
     "Policy",
     "PolicyKind",
+    "PolicyMode",
     "default_policies",
 ]
 
 PolicyKind = Literal["override", "instance", "intranet", "internet"]
 KINDS: Final = ("override", "instance", "intranet", "internet")
+# "enforce": a failed check breaks the connection. "audit": the checks run and failures are
+# logged ("would reject") and counted, but the connection goes through (safe rollout).
+PolicyMode = Literal["enforce", "audit"]
+MODES: Final = ("enforce", "audit")
 DEFAULT_INSTANCE_HOSTS: Final = ("*.service-now.com", "*.servicenow.com")
 INTRANET_RANGES: Final = (
     "10.0.0.0/8",
@@ -65,7 +71,9 @@ class Policy:
 
     ``kind`` is override, instance, intranet or internet. ``hosts`` are exact names or
     ``*.suffix`` wildcards, optionally with ``:port`` or written as URLs; ``ip_ranges`` are
-    CIDR, ``addr/netmask``, ``first-last`` or single addresses. Invalid values raise
+    CIDR, ``addr/netmask``, ``first-last`` or single addresses. ``mode`` is "enforce" (a
+    failed check breaks the connection) or "audit" (failures are logged at WARNING as "would
+    reject" and counted; the connection goes through). Invalid values raise
     :class:`PolicyError` naming them.
     """
 
@@ -80,6 +88,7 @@ class Policy:
     active: bool = True
     order: int = 100
     allow_common_name: bool = False
+    mode: PolicyMode = "enforce"
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.strip():
@@ -94,6 +103,10 @@ class Policy:
                 raise PolicyError(f"policy {self.name!r}: {flag} must be True or False")
         if not isinstance(self.allow_common_name, bool):
             raise PolicyError(f"policy {self.name!r}: allow_common_name must be True or False")
+        if self.mode not in MODES:
+            raise PolicyError(
+                f"policy {self.name!r}: mode must be " + " or ".join(MODES) + f", not {self.mode!r}"
+            )
         if isinstance(self.order, bool) or not isinstance(self.order, int):
             raise PolicyError(f"policy {self.name!r}: order must be an integer")
         if not -(2**63) <= self.order < 2**63:
@@ -123,9 +136,11 @@ class Policy:
         }
 
     def weaker_than(self, other: Policy) -> bool:
-        """True when this policy turns off a check ``other`` runs, or loosens one."""
+        """True when this policy turns off a check ``other`` runs, or loosens one (audit mode
+        is looser than enforce: it lets failures through)."""
         return (
-            (other.check_chain and not self.check_chain)
+            (self.mode == "audit" and other.mode == "enforce")
+            or (other.check_chain and not self.check_chain)
             or (other.check_hostname and not self.check_hostname)
             or (other.check_revocation and not self.check_revocation)
             or (self.allow_common_name and not other.allow_common_name)
@@ -148,6 +163,7 @@ class Policy:
             "active": self.active,
             "order": self.order,
             "allow_common_name": self.allow_common_name,
+            "mode": self.mode,
         }
 
     @classmethod

@@ -11,7 +11,7 @@ from typing import Any, Final
 
 from certpolicy._util import parse_flag
 from certpolicy.errors import PolicyError
-from certpolicy.policy._policy import Policy
+from certpolicy.policy._policy import MODES, Policy
 
 __all__ = ["TYPE_NAMES", "policy_from_record", "policy_kind"]
 
@@ -82,6 +82,17 @@ def _list(row: Mapping[str, Any], key: str, where: str) -> tuple[str, ...]:
     raise PolicyError(f"{where}: {key} must be a comma-separated string")
 
 
+def _mode(row: Mapping[str, Any], where: str) -> str:
+    # Missing, null or blank: enforce. Anything else must name a mode: a typo must not turn
+    # enforcement off (or on) unseen.
+    value = row.get("mode")
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return "enforce"
+    if isinstance(value, str) and value.strip().lower() in MODES:
+        return value.strip().lower()
+    raise PolicyError(f"{where}: mode is {value!r}, not " + " or ".join(MODES))
+
+
 def policy_from_record(row: Mapping[str, Any], index: int = 0) -> Policy:
     """One row to a :class:`Policy`. Raises :class:`PolicyError` naming the row and field."""
     if not isinstance(row, Mapping):
@@ -108,6 +119,7 @@ def policy_from_record(row: Mapping[str, Any], index: int = 0) -> Policy:
             active=_flag(row, "active", True, where),
             order=order,
             allow_common_name=_flag(row, "allow_common_name", False, where),
+            mode=_mode(row, where),  # type: ignore[arg-type]
         )
     except PolicyError as exc:
         raise PolicyError(f"{where}: {exc}") from None
