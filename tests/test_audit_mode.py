@@ -218,3 +218,34 @@ def test_audit_mode_never_sends_a_client_certificate_to_an_unverified_server(
         ):
             pass
         assert not any(c.client_cert for c in server.connections)
+
+
+def test_the_instance_sync_enforces_an_audit_mode_instance_policy(tmp_path: Path) -> None:
+    # The sync request carries the instance credentials: audit mode must not send them to
+    # a server that fails its checks.
+    from test_sync import engine_for as sync_engine_for
+    from test_sync import write_config
+
+    from servers import Request, Response, serve
+
+    impostor = make_pki(["localhost", "127.0.0.1"])
+    genuine = make_pki(["localhost", "127.0.0.1"])
+
+    def handle(request: Request) -> Response:
+        return Response(200, b'{"result": []}')
+
+    with serve(handle, tls=(impostor.leaf, [impostor.intermediate]), tmp_path=tmp_path) as server:
+        config = write_config(tmp_path / "config.xml", server.url)
+        base = sync_engine_for(config, genuine.root.pem)
+        audited = cp.Engine(
+            cp.PolicySet([p.replace(mode="audit") for p in base.policies]),
+            base.trust,
+            config=base.config,
+        )
+        assert audited.policies.select("127.0.0.1").mode == "audit"
+        result = audited.sync_policies(timeout=5)
+        assert server.connections, "the client never connected"
+        assert server.requests == []  # no request byte, so no credentials
+    assert not result.ok
+    assert "not trusted" in result.reason
+    assert audited.stats()["rejected"] == 1

@@ -271,8 +271,9 @@ class Engine:
 
         def https_get(url: str, headers: Mapping[str, str], seconds: float) -> tuple[int, bytes]:
             # Checked before any request byte. The peer address cannot weaken the policy:
-            # whoever answers for the instance's name (DNS) must not pick its checks.
-            context = self.ssl_context(trust_peer_ip=False)
+            # whoever answers for the instance's name (DNS) must not pick its checks. The
+            # request carries the instance credentials: an audit-mode policy is enforced.
+            context = self.ssl_context(trust_peer_ip=False, allow_audit=False)
             return checked_https_get(context, url, headers=headers, timeout=seconds)
 
         extra, origin = self._extra_policies
@@ -312,6 +313,24 @@ class Engine:
         port-specific host patterns do not match and the report's port is 0.
         ``offline=True`` fetches nothing: a revocation check the policy enables is reported
         as skipped, saying so."""
+        return self._decide(
+            chain, host, ip=ip, port=port, at=at, offline=offline, trust_peer_ip=trust_peer_ip
+        )
+
+    def _decide(
+        self,
+        chain: Sequence[bytes],
+        host: str,
+        *,
+        ip: str | None,
+        port: int | None,
+        at: dt.datetime | None,
+        offline: bool = False,
+        trust_peer_ip: bool,
+        allow_audit: bool = True,
+    ) -> Report:
+        """The checks, the report, its log lines and counters (see :meth:`check`). With
+        ``allow_audit=False`` an audit-mode policy's failures are enforced too."""
         presented = tuple(bytes(c) for c in chain)
         try:
             selection = self._policies.select_connection(
@@ -445,6 +464,7 @@ class Engine:
             chain=presented,
             verified_path=None if verified is None else tuple(verified),
             revocation=revocation,
+            enforced=not results_failed(results) or policy.mode != "audit" or not allow_audit,
         )
         self._stats.record(report)
         enforced = report.enforced
@@ -520,16 +540,29 @@ class Engine:
         port: int | None = 443,
         at: dt.datetime | None = None,
         trust_peer_ip: bool = False,
+        allow_audit: bool = True,
     ) -> Report:
         """Like :meth:`check`, but raises the failure (a :class:`CertificateCheckError`)
         when the policy enforces it. Under an audit-mode policy a failure is logged ("would
-        reject") and counted, and the report is returned with ``enforced`` False."""
-        report = self.check(chain, host, ip=ip, port=port, at=at, trust_peer_ip=trust_peer_ip)
+        reject") and counted, and the report is returned with ``enforced`` False, unless
+        ``allow_audit=False``: then it is enforced like any other (for connections that
+        carry credentials, such as the instance sync)."""
+        report = self._decide(
+            chain,
+            host,
+            ip=ip,
+            port=port,
+            at=at,
+            trust_peer_ip=trust_peer_ip,
+            allow_audit=allow_audit,
+        )
         if report.enforced:
             report.raise_for_status()
         return report
 
-    def ssl_context(self, *, trust_peer_ip: bool = False) -> PolicySSLContext:
+    def ssl_context(
+        self, *, trust_peer_ip: bool = False, allow_audit: bool = True
+    ) -> PolicySSLContext:
         """A client :class:`ssl.SSLContext` that enforces this engine on every connection:
         after the handshake, before the caller gets the connection, the presented chain, the
         server name and the peer address go through :meth:`enforce`; a failure closes the
@@ -542,8 +575,11 @@ class Engine:
         The peer address counts for policy selection (IP ranges) only when it does not
         select a weaker policy than the server name alone: through a proxy the peer is the
         proxy. Pass ``trust_peer_ip=True`` when connections are direct (no proxy) to let an
-        intranet range lower the checks of a DNS-named server."""
-        return PolicySSLContext(self, trust_peer_ip=trust_peer_ip)
+        intranet range lower the checks of a DNS-named server.
+
+        ``allow_audit=False`` enforces audit-mode policies too: use it for connections that
+        send credentials, which must never go to a server that failed a check."""
+        return PolicySSLContext(self, trust_peer_ip=trust_peer_ip, allow_audit=allow_audit)
 
     def check_endpoint(
         self,
@@ -572,6 +608,10 @@ class Engine:
         if report is None:  # pragma: no cover - the handshake sets it or raises
             raise CertificateCheckError(f"{host}:{port}: the connection was not checked")
         return report
+
+
+def results_failed(results: Sequence[CheckResult]) -> bool:
+    return any(result.status == "failed" for result in results)
 
 
 def _stop(running: tuple[threading.Event | None, threading.Thread | None]) -> None:

@@ -35,8 +35,10 @@ class ConnectionChecker(Protocol):
         ip: str | None = None,
         port: int | None = 443,
         trust_peer_ip: bool = False,
+        allow_audit: bool = True,
     ) -> Report:
-        """Checks a presented chain; raises :class:`CertificateCheckError` on failure."""
+        """Checks a presented chain; raises :class:`CertificateCheckError` on a failure the
+        policy enforces (``allow_audit=False``: audit-mode failures too)."""
         ...
 
     def ssl_context(self, *, trust_peer_ip: bool = False) -> ssl.SSLContext:

@@ -244,13 +244,19 @@ class PolicySSLContext(ssl.SSLContext):
         if not (isinstance(value, type) and issubclass(value, PolicySSLObject)):
             raise TypeError("a certpolicy context only makes certpolicy-checked objects")
 
-    def __new__(cls, engine: ConnectionChecker, *, trust_peer_ip: bool = False) -> PolicySSLContext:
+    def __new__(
+        cls, engine: ConnectionChecker, *, trust_peer_ip: bool = False, allow_audit: bool = True
+    ) -> PolicySSLContext:
         return super().__new__(cls, ssl.PROTOCOL_TLS_CLIENT)
 
-    def __init__(self, engine: ConnectionChecker, *, trust_peer_ip: bool = False) -> None:
+    def __init__(
+        self, engine: ConnectionChecker, *, trust_peer_ip: bool = False, allow_audit: bool = True
+    ) -> None:
         self._engine = engine
         self._client_certificate = False
         self._trust_peer_ip = trust_peer_ip
+        # False: audit-mode policies are enforced too (connections that carry credentials).
+        self._allow_audit = allow_audit
         self._chains: OrderedDict[bytes, tuple[bytes, ...]] = OrderedDict()
         self._chains_lock = threading.Lock()
         # OpenSSL's checks off, on the C object itself (the properties below hide them).
@@ -434,6 +440,7 @@ class PolicySSLContext(ssl.SSLContext):
             ip=pending.ip,
             port=pending.port,
             trust_peer_ip=self._trust_peer_ip,
+            allow_audit=self._allow_audit,
         )
 
     def _chain_of(self, conn: ssl.SSLSocket | ssl.SSLObject) -> list[bytes]:
