@@ -20,12 +20,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from typing import Final
+from typing import Any, Final
 
 from certpolicy.checks import cert_info
 from certpolicy.revocation import _budget
 from certpolicy.revocation._answers import MethodAnswer, PathAnswer, RevocationMethod
 from certpolicy.revocation._config import RevocationConfig
+from certpolicy.revocation._stats import zero_fetches
 from certpolicy.revocation.crl import CrlChecker
 from certpolicy.revocation.ocsp import OcspChecker
 
@@ -52,6 +53,29 @@ class RevocationChecker:
             close = getattr(method, "close", None)
             if callable(close):
                 close()
+
+    def stats(self) -> dict[str, Any]:
+        """Counters since this checker started, per built-in method ("crl", "ocsp")::
+
+            {"fetches": {"crl": {"count", "failures", "bytes", "seconds",
+                                 "latency_buckets": {"0.05": n, ..., "10": n, "+Inf": n}},
+                         "ocsp": {...}},
+             "cache": {"crl": {"hits", "misses"}, "ocsp": {"hits", "misses"}}}
+
+        A fetch is one HTTP request attempt (retries and redirects count one each; background
+        CRL refreshes too); a failure, one that gave no usable body. ``seconds`` is their
+        total time, and the latency buckets count the attempts that took at most that many
+        seconds (cumulative). A cache hit is an answer served from memory or the disk cache
+        without a fetch; a miss, a lookup that found nothing usable cached. A method that is
+        not built in (or not configured) counts zeros. Thread-safe and cheap."""
+        fetches: dict[str, Any] = {}
+        cache: dict[str, Any] = {}
+        for name in ("crl", "ocsp"):
+            method = self.methods.get(name)
+            counted = method.stats() if isinstance(method, CrlChecker | OcspChecker) else None
+            fetches[name] = counted["fetches"] if counted else zero_fetches()
+            cache[name] = counted["cache"] if counted else {"hits": 0, "misses": 0}
+        return {"fetches": fetches, "cache": cache}
 
     def check_path(self, path: Sequence[bytes], *, at: dt.datetime | None = None) -> PathAnswer:
         """Checks every certificate of ``path`` that has an issuer in it (the anchor has

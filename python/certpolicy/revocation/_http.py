@@ -37,7 +37,7 @@ from urllib3.util import Timeout
 
 from certpolicy._util import core as _core
 from certpolicy._util import within
-from certpolicy.revocation import _budget
+from certpolicy.revocation import _budget, _stats
 from certpolicy.revocation._config import Retry, RevocationConfig
 
 if TYPE_CHECKING:
@@ -274,11 +274,20 @@ class BackoffRetry(Urllib3Retry):
         _pool: ConnectionPool | None = None,
         _stacktrace: TracebackType | None = None,
     ) -> Self:
-        """As urllib3's, but no further try once the fetch has been cancelled."""
+        """As urllib3's, but no further try once the fetch has been cancelled. Called when an
+        attempt failed or was redirected: the fetch's :class:`~._stats.FetchRecord` counts
+        it, and the next attempt's time starts."""
+        record = _stats.current_record()
+        if record is not None:
+            redirected = response is not None and bool(response.get_redirect_location())
+            record.end(failed=not redirected, status=None if response is None else response.status)
         fetch = _current_fetch()
         if fetch is not None and fetch.cancelled:
             raise FetchCancelled("the fetch was cancelled: its deadline has passed")
-        return super().increment(method, url, response, error, _pool, _stacktrace)
+        retry = super().increment(method, url, response, error, _pool, _stacktrace)
+        if record is not None:
+            record.begin()
+        return retry
 
     def sleep(self, response: BaseHTTPResponse | None = None) -> None:
         """The backoff wait, cut short when the fetch is cancelled meanwhile. (Retry-After
@@ -286,10 +295,13 @@ class BackoffRetry(Urllib3Retry):
         fetch = _current_fetch()
         if fetch is None:
             super().sleep(response)
-            return
-        backoff = self.get_backoff_time()
-        if backoff > 0:
-            fetch.wait(backoff)
+        else:
+            backoff = self.get_backoff_time()
+            if backoff > 0:
+                fetch.wait(backoff)
+        record = _stats.current_record()
+        if record is not None:
+            record.begin()  # the backoff is no attempt's time
 
     @classmethod
     def from_config(

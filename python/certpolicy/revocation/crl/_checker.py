@@ -31,6 +31,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from types import TracebackType
+from typing import Any
 
 import urllib3
 
@@ -42,6 +43,7 @@ from certpolicy.revocation._answers import MethodAnswer
 from certpolicy.revocation._config import RevocationConfig
 from certpolicy.revocation._http import held_against_url
 from certpolicy.revocation._single_flight import FlightTimeout, SingleFlight
+from certpolicy.revocation._stats import CacheCounters
 from certpolicy.revocation.crl._cache import CrlDiskCache, Metadata
 from certpolicy.revocation.crl._fetch import ATTEMPT_TIMEOUTS, CrlFetchError, Fetcher
 from certpolicy.revocation.crl._refresh import RefreshScheduler
@@ -168,7 +170,9 @@ class CrlChecker:
         self._asked: set[str] = set()
         # URLs whose CRL was too large for memory, warned about once.
         self._oversized: set[str] = set()
-        self._flights: SingleFlight[_Loaded] = SingleFlight()
+        # A flight's result: the CRL, and whether it came from a cache (no download).
+        self._flights: SingleFlight[tuple[_Loaded, bool]] = SingleFlight()
+        self._cache_counters = CacheCounters()
         self._failures: dict[str, tuple[float, str]] = {}
         self._scheduler = RefreshScheduler(self._refresh_in_background)
         self._closed = False
@@ -204,6 +208,16 @@ class CrlChecker:
         """What the CRLs in memory take (DER and index), at most ``memory_cache_bytes``."""
         with self._lock:
             return self._memory
+
+    def stats(self) -> dict[str, Any]:
+        """``{"fetches": {...}, "cache": {"hits": n, "misses": n}}``: the HTTP attempts of
+        the downloads (background refreshes included) and how often a check found a usable
+        CRL in memory or on disk (a hit) or not (a miss: a download followed, or was not
+        possible). One lookup per distribution point tried. See ``RevocationChecker.stats``."""
+        return {
+            "fetches": self._fetcher.counters.snapshot(),
+            "cache": self._cache_counters.snapshot(),
+        }
 
     def next_refresh(self, url: str) -> dt.datetime | None:
         """When the background refresh of ``url`` is due, if scheduled."""
@@ -268,8 +282,18 @@ class CrlChecker:
             loaded = self._loaded.get(url)
             if loaded is not None:
                 self._loaded.move_to_end(url)
-        if loaded is None or not loaded.valid_at(time.time()):
-            loaded = self._single_flight(url, lambda: self._obtain(url, issuer))
+        cached = loaded is not None and loaded.valid_at(time.time())
+        if loaded is None or not cached:
+            try:
+                loaded, cached = self._single_flight(url, lambda: self._obtain(url, issuer))
+            except _Unavailable:
+                self._cache_counters.miss()
+                raise
+        if cached:
+            self._cache_counters.hit()
+            logger.debug("CRL cache hit for %s", url)
+        else:
+            self._cache_counters.miss()
         loaded = self._with_issuer(loaded, issuer)
         if not loaded.valid_at(when):
             early = when < loaded.this_update - CLOCK_SKEW_SECONDS
@@ -277,7 +301,9 @@ class CrlChecker:
             raise _Unavailable(f"the newest {loaded.describe()} is {state} at {iso_z(when)}")
         return loaded
 
-    def _single_flight(self, url: str, work: Callable[[], _Loaded]) -> _Loaded:
+    def _single_flight(
+        self, url: str, work: Callable[[], tuple[_Loaded, bool]]
+    ) -> tuple[_Loaded, bool]:
         """Runs ``work`` for ``url`` unless a run is in progress, whose result is shared
         (waited for at most as long as the decision in progress has left)."""
         wait, budget = self._flight_timeout, _budget.current()
@@ -286,32 +312,33 @@ class CrlChecker:
         else:
             budget = None
         try:
-            loaded, _shared = self._flights.do(url, work, wait=wait)
+            outcome, _shared = self._flights.do(url, work, wait=wait)
         except FlightTimeout as exc:
             if budget is not None:
                 raise _Unavailable(
                     f"{_budget.passed_reason(budget)} while another check was downloading it"
                 ) from None
             raise _Unavailable(str(exc)) from None
-        return loaded
+        return outcome
 
-    def _obtain(self, url: str, issuer: bytes) -> _Loaded:
-        """The current CRL of ``url``: from memory, the disk cache, or a download."""
+    def _obtain(self, url: str, issuer: bytes) -> tuple[_Loaded, bool]:
+        """The current CRL of ``url``: from memory, the disk cache, or a download; and
+        whether it came from a cache."""
         now = time.time()
         with self._lock:
             current = self._loaded.get(url)
         if current is not None and current.valid_at(now):
-            return current  # refreshed by the flight that just ended
+            return current, True  # refreshed by the flight that just ended
         if current is None:
             current = self._from_disk(url, issuer)
             if current is not None and current.valid_at(now):
-                return current
+                return current, True
         with self._lock:
             failure = self._failures.get(url)
         if failure is not None and now - failure[0] < self.config.crl_min_refresh_interval:
             wait = failure[0] + self.config.crl_min_refresh_interval - now
             raise _Unavailable(f"{failure[1]} (not downloading again for {wait:.0f} s)")
-        return self._download(url, issuer, current)
+        return self._download(url, issuer, current), False
 
     def _from_disk(self, url: str, issuer: bytes) -> _Loaded | None:
         """The disk cache's CRL of ``url``, verified, now in memory. One that is not valid
@@ -523,4 +550,4 @@ class CrlChecker:
             return
         # A failure is logged and rescheduled by _failed.
         with contextlib.suppress(_Unavailable):
-            self._single_flight(url, lambda: self._download(url, current.issuer, current))
+            self._single_flight(url, lambda: (self._download(url, current.issuer, current), False))

@@ -22,10 +22,19 @@ from certpolicy.errors import CrlError
 from certpolicy.revocation._config import RevocationConfig
 from certpolicy.revocation._http import (
     BackoffRetry,
+    DeadlinePassed,
     bounded,
     closable,
     fetch_deadline,
     revocation_pool,
+)
+from certpolicy.revocation._stats import (
+    FetchCounters,
+    FetchRecord,
+    attempt_ended,
+    body_received,
+    last_status,
+    log_fetch,
 )
 
 __all__ = ["ATTEMPT_TIMEOUTS", "CrlFetchError", "Fetched", "Fetcher", "Progress"]
@@ -44,7 +53,12 @@ ACCEPT = "application/pkix-crl, application/x-pkcs7-crl;q=0.9, */*;q=0.5"
 
 
 class CrlFetchError(CrlError):
-    """A download failed after its retries; the message says why."""
+    """A download failed after its retries; the message says why. ``status`` is the HTTP
+    status of the last answer, if there was one."""
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,12 +86,15 @@ def _reason(error: BaseException) -> str:
 
 class Fetcher:
     """GETs CRLs for one configuration. A given ``http`` pool is made :func:`closable`: its
-    new connections can be closed by a download whose deadline passes."""
+    new connections can be closed by a download whose deadline passes. Every download is
+    logged at INFO (logger ``certpolicy.revocation``) and its HTTP attempts are counted in
+    ``counters``."""
 
     def __init__(self, config: RevocationConfig, http: urllib3.PoolManager | None = None) -> None:
         self._config = config
         self._http = closable(http) if http is not None else default_pool(config)
         self._timeout = Timeout(connect=config.timeout, read=config.timeout)
+        self.counters = FetchCounters()
 
     def fetch(
         self,
@@ -92,15 +109,26 @@ class Fetcher:
         revocation decision in progress its own; the download's connection is closed then.
         ``progress`` is called from the downloading thread for every chunk."""
         seconds = fetch_deadline(self._config, ATTEMPT_TIMEOUTS)
+        record = FetchRecord(self.counters)
+
+        def work() -> Fetched:
+            with record.active():
+                return self._fetch(url, etag, last_modified, progress)
+
         try:
-            return bounded(
-                "CRL download",
-                seconds,
-                lambda: self._fetch(url, etag, last_modified, progress),
-                timeout=self._config.timeout,
-            )
+            fetched = bounded("CRL download", seconds, work, timeout=self._config.timeout)
+        except DeadlinePassed as exc:
+            raise CrlFetchError(f"download failed: {exc}") from exc  # nothing was sent
         except TimeoutError as exc:
-            raise CrlFetchError(f"download failed: {exc}") from exc
+            record.abandon()
+            error = CrlFetchError(f"download failed: {exc}", status=record.status)
+            log_fetch("crl", url, record, "failed", str(error))
+            raise error from exc
+        except CrlFetchError as exc:
+            log_fetch("crl", url, record, "failed", str(exc))
+            raise
+        log_fetch("crl", url, record, "ok" if fetched.body is not None else "not_modified")
+        return fetched
 
     def _fetch(
         self, url: str, etag: str | None, last_modified: str | None, progress: Progress | None
@@ -124,7 +152,10 @@ class Fetcher:
                     preload_content=False,
                 )
             except (HTTPError, OSError, ValueError) as exc:
-                raise CrlFetchError(f"download failed: {_reason(exc)}") from exc
+                attempt_ended(failed=True)
+                raise CrlFetchError(
+                    f"download failed: {_reason(exc)}", status=last_status()
+                ) from exc
             # Every earlier try (retried by urllib3 or below) is in the history.
             attempts = len(response.retries.history) + 1 if response.retries else 1
             try:
@@ -137,7 +168,9 @@ class Fetcher:
                 try:
                     retry = (response.retries or retry).increment("GET", url, error=exc)
                 except MaxRetryError as final:
-                    raise CrlFetchError(f"download failed: {_reason(final)}") from exc
+                    raise CrlFetchError(
+                        f"download failed: {_reason(final)}", status=response.status
+                    ) from exc
                 logger.debug("CRL download from %s broke off (%s); retrying", url, exc)
                 retry.sleep()
 
@@ -152,16 +185,21 @@ class Fetcher:
         last_modified = response.headers.get("Last-Modified")
         if response.status == 304:
             response.drain_conn()
+            attempt_ended(failed=False, status=304)
             return Fetched(url, None, etag, last_modified, attempts)
         if response.status != 200:
             response.close()
-            raise CrlFetchError(f"the server answered HTTP {response.status}")
+            attempt_ended(failed=True, status=response.status)
+            raise CrlFetchError(
+                f"the server answered HTTP {response.status}", status=response.status
+            )
         limit = self._config.max_crl_bytes
         declared = response.headers.get("Content-Length")
         total = int(declared) if declared is not None and declared.isdigit() else None
         if total is not None and total > limit:
             response.close()
             response.release_conn()
+            attempt_ended(failed=True, status=200)
             raise CrlFetchError(
                 f"the CRL is {total} bytes, over the size limit (max_crl_bytes {limit})"
             )
@@ -169,20 +207,24 @@ class Fetcher:
         deadline = time.monotonic() + ATTEMPT_TIMEOUTS * self._config.timeout
         for chunk in response.stream(CHUNK_BYTES):
             body += chunk
+            body_received(len(chunk))
             if progress is not None:
                 progress(len(chunk), total)
             if len(body) > limit:
                 response.close()
                 response.release_conn()
+                attempt_ended(failed=True, status=200)
                 raise CrlFetchError(
                     f"the CRL is larger than the size limit (max_crl_bytes {limit})"
                 )
             if time.monotonic() > deadline:
                 response.close()
                 response.release_conn()
+                attempt_ended(failed=True, status=200)
                 raise CrlFetchError(
                     f"the download took longer than {ATTEMPT_TIMEOUTS} x timeout "
                     f"({ATTEMPT_TIMEOUTS * self._config.timeout:g} s)"
                 )
         response.release_conn()
+        attempt_ended(failed=False, status=200)
         return Fetched(url, bytes(body), etag, last_modified, attempts)

@@ -12,6 +12,7 @@ import hashlib
 import logging
 import threading
 import time
+from typing import Any
 
 from certpolicy._util import CLOCK_SKEW, as_utc
 from certpolicy.checks import cert_info
@@ -21,6 +22,7 @@ from certpolicy.revocation._answers import MethodAnswer
 from certpolicy.revocation._config import RevocationConfig
 from certpolicy.revocation._http import held_against_url
 from certpolicy.revocation._single_flight import FlightTimeout, SingleFlight
+from certpolicy.revocation._stats import CacheCounters
 from certpolicy.revocation.ocsp._cache import CachedAnswer, OcspDiskCache, OcspMemoryCache
 from certpolicy.revocation.ocsp._fetch import OcspFetcher, OcspFetchError
 from certpolicy.revocation.ocsp._status import (
@@ -72,10 +74,21 @@ class OcspChecker:
         # Responder URL -> (when it failed, why): not asked again for a while.
         self._failures: dict[str, tuple[float, str]] = {}
         self._failures_lock = threading.Lock()
+        self._cache_counters = CacheCounters()
         retry = config.retry
         # Longest a concurrent check waits for the fetch it shares (a bound, never reached
         # while urllib3's timeouts hold).
         self._flight_wait = retry.attempts * (2 * config.timeout + retry.max_backoff) + 5.0
+
+    def stats(self) -> dict[str, Any]:
+        """``{"fetches": {...}, "cache": {"hits": n, "misses": n}}``: the HTTP attempts of
+        the requests, and how often a check found a usable verified answer in memory or on
+        disk (a hit) or not (a miss: the responders were asked, or could not be). See
+        ``RevocationChecker.stats``."""
+        return {
+            "fetches": self._fetcher.counters.snapshot(),
+            "cache": self._cache_counters.snapshot(),
+        }
 
     def check(self, cert: bytes, issuer: bytes, *, at: dt.datetime | None) -> MethodAnswer:
         """The status of ``cert`` (DER) issued by ``issuer`` (DER) at ``at`` (default now),
@@ -106,10 +119,15 @@ class OcspChecker:
         when = dt.datetime.now(dt.UTC) if at is None else as_utc(at)
         cached = self._memory.get(key, when)
         if cached is not None:
+            self._cache_counters.hit()
+            logger.debug("OCSP cache hit (memory) for %s", cached.source)
             return _answer(cached.value, cached.source, "cached")
         from_disk = self._from_disk(key, cert, issuer, at, when, urls[0])
         if from_disk is not None:
+            self._cache_counters.hit()
+            logger.debug("OCSP cache hit (disk) for %s", from_disk.source)
             return from_disk
+        self._cache_counters.miss()
         wait, budget = self._flight_wait, _budget.current()
         if budget is not None and budget.remaining() < wait:
             wait = max(0.0, budget.remaining())

@@ -13,23 +13,39 @@ from urllib3.exceptions import HTTPError, MaxRetryError
 from certpolicy.revocation._config import RevocationConfig
 from certpolicy.revocation._http import (
     BackoffRetry,
+    DeadlinePassed,
     bounded,
     closable,
     fetch_deadline,
     revocation_pool,
+)
+from certpolicy.revocation._stats import (
+    FetchCounters,
+    FetchRecord,
+    attempt_ended,
+    body_received,
+    last_status,
+    log_fetch,
 )
 
 __all__ = ["OcspFetchError", "OcspFetcher"]
 
 
 class OcspFetchError(Exception):
-    """No response body from the responder; the message says why."""
+    """No response body from the responder; the message says why. ``status`` is the HTTP
+    status of the last answer, if there was one."""
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class OcspFetcher:
     """POSTs DER requests to responders; thread-safe (one urllib3 pool per responder).
     ``http`` replaces the default pool (e.g. one whose https connections an engine checks); it
-    is made :func:`closable`, so that an exchange past its deadline can close its connection."""
+    is made :func:`closable`, so that an exchange past its deadline can close its connection.
+    Every exchange is logged at INFO (logger ``certpolicy.revocation``) and its HTTP attempts
+    are counted in ``counters``."""
 
     def __init__(self, config: RevocationConfig, http: urllib3.PoolManager | None = None) -> None:
         self._max_bytes = config.max_ocsp_bytes
@@ -45,6 +61,7 @@ class OcspFetcher:
             if http is not None
             else revocation_pool(config, num_pools=64, block=False)
         )
+        self.counters = FetchCounters()
 
     def post(self, url: str, request: bytes) -> bytes:
         """The body of the responder's 200 answer to ``request``. Raises
@@ -52,15 +69,25 @@ class OcspFetcher:
         whole exchange, retries included, outlives its deadline, or the revocation decision in
         progress its own; the connection is closed then), HTTP error, redirect, or a body
         over the size cap."""
+        record = FetchRecord(self.counters)
+
+        def work() -> bytes:
+            with record.active():
+                return self._post(url, request)
+
         try:
-            return bounded(
-                "OCSP request",
-                self._deadline,
-                lambda: self._post(url, request),
-                timeout=self._timeout,
-            )
+            body = bounded("OCSP request", self._deadline, work, timeout=self._timeout)
+        except DeadlinePassed as exc:
+            raise OcspFetchError(str(exc)) from exc  # nothing was sent
         except TimeoutError as exc:
-            raise OcspFetchError(str(exc)) from exc
+            record.abandon()
+            log_fetch("ocsp", url, record, "failed", str(exc))
+            raise OcspFetchError(str(exc), status=record.status) from exc
+        except OcspFetchError as exc:
+            log_fetch("ocsp", url, record, "failed", str(exc))
+            raise
+        log_fetch("ocsp", url, record, "ok")
+        return body
 
     def _post(self, url: str, request: bytes) -> bytes:
         try:
@@ -77,28 +104,37 @@ class OcspFetcher:
                 retries=self._retries,
             )
         except MaxRetryError as exc:
-            raise OcspFetchError(f"unreachable: {exc.reason}") from exc
+            attempt_ended(failed=True)
+            raise OcspFetchError(f"unreachable: {exc.reason}", status=last_status()) from exc
         except (HTTPError, OSError, ValueError) as exc:
-            raise OcspFetchError(f"request failed: {exc}") from exc
+            attempt_ended(failed=True)
+            raise OcspFetchError(f"request failed: {exc}", status=last_status()) from exc
         complete = False
+        status = response.status
         try:
-            if response.status != 200:
-                raise OcspFetchError(f"HTTP {response.status} {response.reason or ''}".rstrip())
+            if status != 200:
+                raise OcspFetchError(
+                    f"HTTP {status} {response.reason or ''}".rstrip(), status=status
+                )
             declared = response.headers.get("Content-Length", "")
             if declared.isdigit() and int(declared) > self._max_bytes:
                 raise OcspFetchError(
-                    f"the response is {declared} bytes; at most {self._max_bytes} are accepted"
+                    f"the response is {declared} bytes; at most {self._max_bytes} are accepted",
+                    status=status,
                 )
             body = response.read(self._max_bytes + 1)
+            body_received(len(body))
             if len(body) > self._max_bytes:
                 raise OcspFetchError(
-                    f"the response exceeds {self._max_bytes} bytes; it was not read further"
+                    f"the response exceeds {self._max_bytes} bytes; it was not read further",
+                    status=status,
                 )
             complete = True
             return bytes(body)
         except (HTTPError, OSError) as exc:
-            raise OcspFetchError(f"reading the response failed: {exc}") from exc
+            raise OcspFetchError(f"reading the response failed: {exc}", status=status) from exc
         finally:
+            attempt_ended(failed=not complete, status=status)
             if complete:
                 response.release_conn()
             else:
