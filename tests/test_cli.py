@@ -263,8 +263,9 @@ def test_check_unreachable_and_bad_url(web: Web) -> None:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     code, data = run_json("check", f"https://127.0.0.1:{port}/", "--ca", str(web.root_file))
-    assert code == 1
-    assert "cannot check" in data["endpoints"][0]["error"]  # type: ignore[index]
+    assert code == 3  # unreachable: no certificate to judge (not a rejection)
+    assert data["endpoints"][0]["status"] == "unreachable"  # type: ignore[index]
+    assert "connection refused" in data["endpoints"][0]["error"]  # type: ignore[index]
     assert run("check", "http://example.com").returncode == 2
 
 
@@ -418,11 +419,13 @@ def test_crl_fetch_verifies_and_saves(crls: Crls, tmp_path: Path) -> None:
         assert data["number"] == 7
         assert data["signature_verified"]
         assert out.read_bytes() == crls.der
+        # Nothing to judge (an HTTP error, a download over its cap): 3; a CRL that fails its
+        # signature check is judged and refused: 1.
         missing = run("crl", "fetch", f"{base}/nothing.crl")
-        assert missing.returncode == 1
+        assert missing.returncode == 3
         assert "HTTP 404" in missing.stderr
         capped = run("crl", "fetch", f"{base}/ca.crl", "--max-bytes", "100")
-        assert capped.returncode == 1
+        assert capped.returncode == 3
         assert "limit" in capped.stderr
         wrong = run("crl", "fetch", f"{base}/ca.crl", "--issuer", str(crls.revoked_file))
         assert wrong.returncode == 1

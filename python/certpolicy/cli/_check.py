@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import ipaddress
+import socket
+import ssl
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from importlib import resources
 from typing import Any, Final
 
@@ -12,7 +16,8 @@ from certpolicy.checks import TrustStore
 from certpolicy.cli._common import (
     EXIT_FAILED,
     EXIT_OK,
-    EXIT_USAGE,
+    EXIT_UNREACHABLE,
+    UsageError,
     _certificates_in,
     _emit,
     _engine,
@@ -22,17 +27,26 @@ from certpolicy.cli._common import (
     _report_lines,
 )
 from certpolicy.engine import Engine
-from certpolicy.errors import CertPolicyError, MalformedInputError
+from certpolicy.errors import CertificateCheckError, CertPolicyError
 from certpolicy.policy import Policy, PolicySet
 from certpolicy.report import Report
+from certpolicy.tls import parse_endpoint
 
 # The bundled example PKI is valid from 2025-01-01 to 2045-01-01.
 EXAMPLE_HOST = "leaf.example.com"
 MAX_CHECK_WORKERS: Final = 16
 
 
+def _no_config(args: argparse.Namespace, command: str) -> None:
+    """``example`` and ``demo`` bring their own settings: a --config or --defaults given to
+    them would be silently ignored, so it is refused."""
+    if getattr(args, "config", None) or getattr(args, "defaults", None):
+        raise UsageError(f"{command} uses its own settings: --config and --defaults do not apply")
+
+
 def _cmd_example(args: argparse.Namespace) -> int:
     """``certpolicy example``."""
+    _no_config(args, "example")
     data = resources.files("certpolicy") / "data"
     store = TrustStore()
     store.add_pem((data / "example_root.pem").read_bytes())
@@ -63,30 +77,170 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     return EXIT_OK if report.ok else EXIT_FAILED
 
 
-def _check_one(engine: Engine, target: str, args: argparse.Namespace) -> dict[str, Any]:
-    """Checks one endpoint; failures become an ``error`` entry."""
+@dataclass(frozen=True, slots=True)
+class _Target:
+    """One endpoint of ``check``: as given, where to connect, and the name to check."""
+
+    text: str
+    host: str
+    port: int
+    address: str | None  # --resolve: connect here instead of resolving ``host``
+    server_name: str  # SNI and the hostname check: --servername, else ``host``
+
+    @property
+    def plain(self) -> bool:
+        """Neither --resolve nor --servername applies: the library's check_endpoint."""
+        return self.address is None and self.server_name == self.host
+
+
+def _resolve_entry(text: str) -> tuple[str, int, str]:
+    """``HOST:PORT:ADDR`` (curl's ``--resolve``; ADDR an IP address, IPv6 in brackets or
+    not) as (host, port, address)."""
+    bad = f"--resolve {text!r}: expected HOST:PORT:ADDR (e.g. example.com:443:127.0.0.1)"
+    if text.startswith("["):  # an IPv6 literal host, as curl allows
+        host, sep, rest = text[1:].partition("]:")
+    else:
+        host, sep, rest = text.partition(":")
+    port_text, sep2, address = rest.partition(":")
+    if not (sep and sep2 and host and port_text and address):
+        raise UsageError(bad)
     try:
-        report = engine.check_endpoint(
-            target, timeout=args.timeout, trust_peer_ip=args.trust_peer_ip
-        )
-    except MalformedInputError as exc:
-        return {"target": target, "ok": False, "error": str(exc), "usage": True}
-    except (OSError, CertPolicyError) as exc:
+        port = int(port_text)
+    except ValueError:
+        raise UsageError(f"{bad}: {port_text!r} is not a port") from None
+    if not 0 < port <= 65535:
+        raise UsageError(f"{bad}: {port} is not a port (1 to 65535)")
+    if address.startswith("[") and address.endswith("]"):
+        address = address[1:-1]
+    try:
+        ipaddress.ip_address(address)
+    except ValueError:
+        raise UsageError(f"{bad}: {address!r} is not an IP address") from None
+    return _name_key(host), port, address
+
+
+def _name_key(host: str) -> str:
+    """A host name as --resolve compares it: lowercase, one trailing dot dropped."""
+    return host.lower().removesuffix(".")
+
+
+def _targets(args: argparse.Namespace) -> list[_Target]:
+    """Every target parsed, with its --resolve address and --servername; any bad target or
+    --resolve entry is a usage error before anything is connected."""
+    resolved: dict[tuple[str, int], str] = {}
+    for text in args.resolve or []:
+        name, number, ip = _resolve_entry(text)
+        if resolved.get((name, number), ip) != ip:
+            raise UsageError(f"--resolve: two addresses for {name}:{number}")
+        resolved[(name, number)] = ip
+    server_name: str | None = args.servername
+    if server_name is not None and not server_name.strip():
+        raise UsageError("--servername: empty name")
+    targets = []
+    used = set()
+    for text in args.targets:
+        host, port = parse_endpoint(text)
+        key = (_name_key(host), port)
+        address = resolved.get(key)
+        if address is not None:
+            used.add(key)
+        targets.append(_Target(text, host, port, address, server_name or host))
+    unused = [f"{name}:{number}" for name, number in resolved if (name, number) not in used]
+    if unused:
+        raise UsageError(f"--resolve for {', '.join(unused)} matches no target (HOST:PORT)")
+    return targets
+
+
+def _connect_and_check(
+    engine: Engine, target: _Target, timeout: float, trust_peer_ip: bool
+) -> Report:
+    """``check_endpoint`` with a given address and server name: connects to the --resolve
+    address (else the host), sends ``server_name`` as SNI and checks the certificate for it.
+    The policy is selected by the engine's context as for any connection (server name,
+    peer address, port)."""
+    context = engine.ssl_context(trust_peer_ip=trust_peer_ip)
+    address = target.address or target.host
+    with socket.create_connection((address, target.port), timeout=timeout) as raw:
+        try:
+            with context.wrap_socket(raw, server_hostname=target.server_name) as tls:
+                report = tls.report
+        except CertificateCheckError as exc:
+            if not isinstance(exc.report, Report):
+                raise
+            return exc.report
+    if report is None:  # pragma: no cover - the handshake sets it or raises
+        raise CertificateCheckError(f"{target.text}: the connection was not checked")
+    return report
+
+
+def _unreachable_reason(exc: OSError, target: _Target, timeout: float) -> str:
+    """Why no certificate could be had, in words."""
+    where = f"{target.address or target.host}:{target.port}"
+    if isinstance(exc, socket.gaierror):
+        return f"cannot resolve {target.host}: {exc.strerror or exc}"
+    if isinstance(exc, TimeoutError):
+        return f"{where}: timed out after {timeout:g} s"
+    if isinstance(exc, ConnectionRefusedError):
+        return f"{where}: connection refused"
+    if isinstance(exc, ssl.SSLError):
+        return f"{where}: TLS handshake failed: {exc.reason or exc}"
+    if isinstance(exc, ConnectionError):
+        return f"{where}: the connection was closed during the TLS handshake ({exc})"
+    return f"{where}: {exc.strerror or exc or type(exc).__name__}"
+
+
+def _check_one(engine: Engine, target: _Target, args: argparse.Namespace) -> dict[str, Any]:
+    """Checks one endpoint: accepted or rejected with a report, rejected without one (a
+    failure before the engine could report), or unreachable (nothing to judge)."""
+    entry: dict[str, Any] = {
+        "target": target.text,
+        "host": target.host,
+        "port": target.port,
+        "address": target.address,
+        "server_name": target.server_name,
+    }
+    try:
+        if target.plain:
+            report = engine.check_endpoint(
+                target.text, timeout=args.timeout, trust_peer_ip=args.trust_peer_ip
+            )
+        else:
+            report = _connect_and_check(engine, target, args.timeout, args.trust_peer_ip)
+    except CertificateCheckError as exc:  # an ssl error too: before OSError
+        return {**entry, "status": "rejected", "ok": False, "error": str(exc)}
+    except OSError as exc:
+        reason = _unreachable_reason(exc, target, args.timeout)
+        return {**entry, "status": "unreachable", "ok": False, "error": reason}
+    except (CertPolicyError, ValueError) as exc:  # e.g. an IDNA-invalid name
         reason = str(exc) or type(exc).__name__
-        return {"target": target, "ok": False, "error": f"cannot check: {reason}"}
-    return {"target": target, "ok": report.ok, "report": report}
+        return {**entry, "status": "rejected", "ok": False, "error": f"cannot check: {reason}"}
+    status = "accepted" if report.ok else "rejected"
+    return {**entry, "status": status, "ok": report.ok, "report": report}
+
+
+def _check_exit_code(results: list[dict[str, Any]]) -> int:
+    """1 if any endpoint was rejected, else 3 if any was unreachable, else 0: a rejection is
+    a finding about a certificate; an unreachable endpoint is only the lack of one."""
+    statuses = {item["status"] for item in results}
+    if "rejected" in statuses:
+        return EXIT_FAILED
+    if "unreachable" in statuses:
+        return EXIT_UNREACHABLE
+    return EXIT_OK
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
     """``certpolicy check``."""
+    targets = _targets(args)
     engine = _engine(args)
-    workers = max(1, min(MAX_CHECK_WORKERS, len(args.targets)))
+    workers = max(1, min(MAX_CHECK_WORKERS, len(targets)))
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="certpolicy-check") as pool:
-        results = list(pool.map(lambda t: _check_one(engine, t, args), args.targets))
+        results = list(pool.map(lambda t: _check_one(engine, t, args), targets))
+    code = _check_exit_code(results)
 
     def as_json(item: dict[str, Any]) -> dict[str, Any]:
         report = item.get("report")
-        out = {k: v for k, v in item.items() if k not in ("report", "usage")}
+        out = {k: v for k, v in item.items() if k != "report"}
         if isinstance(report, Report):
             out["report"] = _report_json(report)
         return out
@@ -96,22 +250,31 @@ def _cmd_check(args: argparse.Namespace) -> int:
         for item in results:
             report = item.get("report")
             lines.append(f"== {item['target']}")
+            if item["address"] is not None or item["server_name"] != item["host"]:
+                address = item["address"] or item["host"]
+                lines.append(f"connected to {address}:{item['port']} as {item['server_name']}")
             if isinstance(report, Report):
                 lines += _report_lines(report)
+            elif item["status"] == "unreachable":
+                lines.append(f"unreachable: {item['error']}")
+                lines.append("verdict:  UNREACHABLE (no certificate to judge)")
             else:
                 lines.append(f"error: {item['error']}")
                 lines.append("verdict:  REJECTED")
         return lines
 
-    ok = all(item["ok"] for item in results)
-    _emit(args.json, {"ok": ok, "endpoints": [as_json(r) for r in results]}, text)
-    if any(item.get("usage") for item in results):
-        return EXIT_USAGE
-    return EXIT_OK if ok else EXIT_FAILED
+    ok = code == EXIT_OK
+    _emit(
+        args.json,
+        {"ok": ok, "exit_code": code, "endpoints": [as_json(r) for r in results]},
+        text,
+    )
+    return code
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
     """``certpolicy demo``."""
+    _no_config(args, "demo")
     from certpolicy.cli._demo import run_demo
 
     return run_demo(as_json=args.json)

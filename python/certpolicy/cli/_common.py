@@ -16,33 +16,56 @@ from certpolicy.checks import TrustStore, cert_info
 from certpolicy.engine import Engine
 from certpolicy.errors import CertPolicyError, MalformedInputError
 from certpolicy.policy import PolicySet, default_policies, defaults_origin
-from certpolicy.report import Report
+from certpolicy.report import CheckResult, Report
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+# 0 all accepted, 1 a rejection, 2 usage or input error, 3 unreachable (nothing to judge).
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
 
 CONFIG_ENV: Final = "CERTPOLICY_CONFIG"
 
 
 class UsageError(CertPolicyError):
-    """Bad command-line input (exit code 2)."""
+    """Bad command-line input (exit code 2). ``details`` are added to the ``--json`` error
+    object."""
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.details = details
 
 
 class OperationFailed(CertPolicyError):
-    """A network operation failed (exit code 1)."""
+    """A server could not be reached or gave nothing to judge: connection refused, timeout,
+    DNS failure, an HTTP error, a download over its size cap (exit code 3)."""
+
+
+class Rejected(CertPolicyError):
+    """What a server sent was judged and refused, e.g. a CRL whose signature does not
+    verify (exit code 1)."""
 
 
 # --- input helpers ---
 
 
+_PEM_BLOCK: Final = re.compile(
+    rb"-----BEGIN CERTIFICATE-----(.+?)-----END CERTIFICATE-----", flags=re.DOTALL
+)
+
+
+def _pem_blocks(data: bytes) -> list[tuple[re.Match[bytes], bytes]]:
+    """The CERTIFICATE blocks of a PEM document: (where, DER) each."""
+    blocks = []
+    for match in _PEM_BLOCK.finditer(data):
+        try:
+            der = base64.b64decode(b"".join(match[1].split()), validate=True)
+        except ValueError as exc:
+            raise MalformedInputError(f"bad base64 in a PEM certificate: {exc}") from exc
+        blocks.append((match, der))
+    return blocks
+
+
 def _pem_certificates(data: bytes) -> list[bytes]:
     """Splits a PEM document into DER certificates (the store parses, we only split)."""
-    blocks = re.findall(
-        rb"-----BEGIN CERTIFICATE-----(.+?)-----END CERTIFICATE-----", data, flags=re.DOTALL
-    )
-    try:
-        return [base64.b64decode(b"".join(block.split()), validate=True) for block in blocks]
-    except ValueError as exc:
-        raise MalformedInputError(f"bad base64 in a PEM certificate: {exc}") from exc
+    return [der for _, der in _pem_blocks(data)]
 
 
 def _certificates_in(path: str | os.PathLike[str]) -> list[bytes]:
@@ -174,10 +197,28 @@ def _cert_line(index: int, der: bytes) -> str:
     return f"  [{index}] {entry['subject']} (valid {validity})"
 
 
+def _result_line(result: CheckResult) -> str:
+    """One check as a text line; a check that did not pass ends with its reason code (not
+    for "skipped.policy": the detail says the policy does not enable it)."""
+    line = f"{result.name:10} {result.status:7} {result.detail}"
+    if result.status != "passed" and result.code and result.code != "skipped.policy":
+        line += f" [{result.code}]"
+    return line
+
+
+def _verdict(report: Report) -> str:
+    """OK, REJECTED, or the failures an audit-mode policy let through."""
+    if report.ok:
+        return "OK"
+    if not report.enforced:
+        return f'WOULD BE REJECTED (audit mode: policy "{report.policy.name}" lets it through)'
+    return "REJECTED"
+
+
 def _report_lines(report: Report) -> list[str]:
     """A report as text lines, ending with the verdict."""
     lines = [f"{'policy':10} {report.policy.name} ({report.policy.kind}): {report.reason}"]
-    lines += [f"{r.name:10} {r.status:7} {r.detail}" for r in report.results]
+    lines += [_result_line(r) for r in report.results]
     if report.verified_path is not None:
         lines.append("verified path:")
         lines += [_cert_line(i, der) for i, der in enumerate(report.verified_path)]
@@ -187,5 +228,5 @@ def _report_lines(report: Report) -> list[str]:
     if report.revocation is not None:
         lines.append("revocation sources:")
         lines += [f"  {answer.describe()}" for answer in report.revocation.answers]
-    lines.append("verdict:  " + ("OK" if report.ok else "REJECTED"))
+    lines.append("verdict:  " + _verdict(report))
     return lines

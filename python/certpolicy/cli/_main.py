@@ -1,27 +1,38 @@
 """The certpolicy command line.
 
-Exit codes: 0 every check passed, 1 a check failed (or an endpoint, responder or download
-failed), 2 usage, configuration or input error. Every command takes --json (errors too are
-then a JSON object on stdout); commands that use policies or trust take --config (a
-config.xml or certpolicy.toml; default: $CERTPOLICY_CONFIG, else the built-in defaults).
+Exit codes: 0 all accepted, 1 a rejection (a check failed, a serial is revoked, an OCSP status
+is not good, a fetched CRL or OCSP response is unusable, a sync was not done), 2 usage,
+configuration or input error, 3 unreachable (an endpoint, responder or download that gave
+nothing to judge). The global options -v, --json, --config and --defaults go before or after
+the command; with --json the output is one JSON object on stdout, errors included
+({"ok": false, "error": ..., "exit_code": ...}). --config takes a config.xml or a
+certpolicy.toml (default: $CERTPOLICY_CONFIG, else the built-in defaults).
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import json
 import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Final, NoReturn
 
+from certpolicy._util import core
+from certpolicy.cli._audit import add_audit_command
+from certpolicy.cli._cache import _cmd_cache_clear, _cmd_cache_show
 from certpolicy.cli._check import _cmd_check, _cmd_demo, _cmd_example, _cmd_verify
 from certpolicy.cli._common import (
     CONFIG_ENV,
     EXIT_FAILED,
+    EXIT_OK,
+    EXIT_UNREACHABLE,
     EXIT_USAGE,
     OperationFailed,
+    Rejected,
+    UsageError,
 )
 from certpolicy.cli._policies import (
     _cmd_policy_list,
@@ -35,6 +46,7 @@ from certpolicy.cli._revocation import (
     _cmd_crl_show,
     _cmd_ocsp,
 )
+from certpolicy.cli._trust import _cmd_trust_list, _cmd_trust_remove
 from certpolicy.errors import CertPolicyError, ConfigError
 from certpolicy.policy import DEFAULTS_MODES
 
@@ -57,29 +69,90 @@ def _port(text: str) -> int:
     return port
 
 
-def _parser() -> argparse.ArgumentParser:
-    """The ``certpolicy`` argument parser, every command wired to its handler."""
-    parser = argparse.ArgumentParser(
-        prog="certpolicy",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+class _ArgumentError(Exception):
+    """A usage error argparse found (raised instead of exiting, so main can answer in
+    JSON)."""
+
+    def __init__(self, parser: argparse.ArgumentParser, message: str) -> None:
+        super().__init__(message)
+        self.parser = parser
+        self.message = message
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose usage errors raise :class:`_ArgumentError` (subcommand
+    parsers are of the same class)."""
+
+    def error(self, message: str) -> NoReturn:
+        raise _ArgumentError(self, message)
+
+
+# The parser levels that take the global options: the dest of -v differs by level (argparse
+# copies a subcommand's namespace over its parent's), the counts are added up.
+_LEVELS: Final = ("top", "group", "command")
+
+
+def _global_options(level: str) -> argparse.ArgumentParser:
+    """-v, --json, --config and --defaults for parsers at ``level``. Below the top level
+    their default is SUPPRESS: an option given after the command sets the value, one not
+    given there leaves the value from before the command alone."""
+    top = level == "top"
+    options = _Parser(add_help=False)
+    options.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        dest="verbose" if top else f"verbose_{level}",
+        default=0 if top else argparse.SUPPRESS,
+        help="log to stderr (-v info, -vv debug)",
     )
-    parser.add_argument(
-        "-v", "--verbose", action="count", default=0, help="log to stderr (-v info, -vv debug)"
+    options.add_argument(
+        "--json",
+        action="store_true",
+        default=False if top else argparse.SUPPRESS,
+        help="machine-readable output (errors too)",
     )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    output = argparse.ArgumentParser(add_help=False)
-    output.add_argument("--json", action="store_true", help="machine-readable output")
-    configured = argparse.ArgumentParser(add_help=False, parents=[output])
-    configured.add_argument(
-        "--config", metavar="FILE", help=f"config.xml or certpolicy.toml (default: ${CONFIG_ENV})"
+    options.add_argument(
+        "--config",
+        metavar="FILE",
+        default=None if top else argparse.SUPPRESS,
+        help=f"config.xml or certpolicy.toml (default: ${CONFIG_ENV})",
     )
-    configured.add_argument(
+    options.add_argument(
         "--defaults",
         choices=DEFAULTS_MODES,
+        default=None if top else argparse.SUPPRESS,
         help="shipped defaults: fresh_install (intranet checks on) or upgrade (intranet checks "
         "off); default: the config's, else fresh_install",
     )
+    return options
+
+
+def _verbosity(args: argparse.Namespace) -> int:
+    """-v counted over every level it was given at."""
+    return sum(
+        int(getattr(args, "verbose" if level == "top" else f"verbose_{level}", 0))
+        for level in _LEVELS
+    )
+
+
+def _parser() -> argparse.ArgumentParser:
+    """The ``certpolicy`` argument parser, every command wired to its handler."""
+    parser = _Parser(
+        prog="certpolicy",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        parents=[_global_options("top")],
+    )
+    parser.add_argument(
+        "--version", action="store_true", help="print the version (and the Rust core's) and exit"
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    # Every command takes the global options (commands that use no config refuse --config
+    # and --defaults); command groups (policy, trust, crl, cache) take them too.
+    configured = _global_options("command")
+    output = configured
+    grouped = _global_options("group")
     # How the policy is chosen for a connection: the same rule as ssl_context() everywhere.
     connection = argparse.ArgumentParser(add_help=False)
     connection.add_argument(
@@ -120,6 +193,20 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument(
         "--timeout", type=float, default=10.0, help="connect/handshake timeout, seconds"
     )
+    check.add_argument(
+        "--resolve",
+        action="append",
+        metavar="HOST:PORT:ADDR",
+        help="connect to ADDR for the target HOST:PORT; SNI and the hostname check stay HOST "
+        "(curl's syntax; IPv6 ADDR in brackets; repeatable)",
+    )
+    check.add_argument(
+        "--servername",
+        metavar="NAME",
+        help="send NAME as SNI and check the certificate (and select the policy) for NAME, "
+        "while connecting to the target",
+    )
+    add_audit_command(sub, [configured, connection])
 
     verify = command(
         "verify",
@@ -142,7 +229,7 @@ def _parser() -> argparse.ArgumentParser:
     )
 
     policy = command(
-        "policy", _cmd_policy_list, "list policies or select one for a host", parents=[]
+        "policy", _cmd_policy_list, "list policies or select one for a host", parents=[grouped]
     )
     policy_sub = policy.add_subparsers(dest="policy_command", required=True, metavar="SUBCOMMAND")
     command(
@@ -167,7 +254,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     select.add_argument("--port", type=_port)
 
-    trust = command("trust", _cmd_trust_import, "manage the agent's trust store file", parents=[])
+    trust = command(
+        "trust", _cmd_trust_list, "manage the agent's trust store file", parents=[grouped]
+    )
     trust_sub = trust.add_subparsers(dest="trust_command", required=True, metavar="SUBCOMMAND")
     trust_import = command(
         "import",
@@ -177,8 +266,45 @@ def _parser() -> argparse.ArgumentParser:
         group=trust_sub,
     )
     trust_import.add_argument("file")
+    trust_list = command(
+        "list",
+        _cmd_trust_list,
+        "the certificates in the trust store file the config names",
+        parents=[configured],
+        group=trust_sub,
+    )
+    trust_list.add_argument(
+        "--all",
+        action="store_true",
+        help="every anchor in force: the defaults or configured files, and the store file",
+    )
+    trust_remove = command(
+        "remove",
+        _cmd_trust_remove,
+        "remove certificates from the trust store file (by SHA-256 or part of the subject)",
+        parents=[configured],
+        group=trust_sub,
+    )
+    trust_remove.add_argument(
+        "certificate", metavar="SHA256|SUBJECT", help="a SHA-256 (hex) or part of a subject"
+    )
+    trust_remove.add_argument(
+        "--all", action="store_true", help="remove every match (more than one needs it)"
+    )
 
-    crl = command("crl", _cmd_crl_show, "download, show and query CRLs", parents=[])
+    cache = command(
+        "cache", _cmd_cache_show, "the revocation disk caches (CRL, OCSP)", parents=[grouped]
+    )
+    cache_sub = cache.add_subparsers(dest="cache_command", required=True, metavar="SUBCOMMAND")
+    for name, func, text in (
+        ("show", _cmd_cache_show, "list the cached CRLs and OCSP responses of the cache_dir"),
+        ("clear", _cmd_cache_clear, "delete the cached CRLs and OCSP responses"),
+    ):
+        cache_command = command(name, func, text, parents=[configured], group=cache_sub)
+        cache_command.add_argument("--crl", action="store_true", help="only the CRL cache")
+        cache_command.add_argument("--ocsp", action="store_true", help="only the OCSP cache")
+
+    crl = command("crl", _cmd_crl_show, "download, show and query CRLs", parents=[grouped])
     crl_sub = crl.add_subparsers(dest="crl_command", required=True, metavar="SUBCOMMAND")
     fetch = command(
         "fetch",
@@ -207,7 +333,8 @@ def _parser() -> argparse.ArgumentParser:
     lookup = command(
         "lookup",
         _cmd_crl_lookup,
-        "is a serial (or a certificate) revoked? exit 1 if so",
+        "is a serial (or a certificate) revoked? exit 1 if so; a certificate the CRL does "
+        "not cover (issuer, scope) is an input error (exit 2)",
         parents=[configured],
         group=crl_sub,
     )
@@ -261,11 +388,68 @@ def _configure_logging(verbosity: int) -> None:
     logger.setLevel(logging.INFO if verbosity == 1 else logging.DEBUG)
 
 
+def _json_requested(argv: Sequence[str]) -> bool:
+    """Whether --json (or an abbreviation argparse accepts, --js...) is among the options,
+    wherever it is: usage errors are then answered in JSON too."""
+    for token in argv:
+        if token == "--":
+            return False
+        if token.startswith("--j") and "--json".startswith(token.split("=", 1)[0]):
+            return True
+    return False
+
+
+def _versions() -> dict[str, str | None]:
+    """The package's version (its metadata) and the Rust core's."""
+    try:
+        package: str | None = importlib.metadata.version("certpolicy")
+    except importlib.metadata.PackageNotFoundError:  # pragma: no cover - run from a tree
+        package = None
+    core_version = getattr(core, "__version__", None)
+    return {"version": package or core_version, "core_version": core_version}
+
+
+def _print_version(as_json: bool) -> int:
+    versions = _versions()
+    if as_json:
+        print(json.dumps({"name": "certpolicy", **versions}, indent=2))
+    else:
+        line = f"certpolicy {versions['version'] or 'unknown'}"
+        if versions["core_version"]:
+            line += f" (Rust core {versions['core_version']})"
+        print(line)
+    return EXIT_OK
+
+
+def _usage_failure(error: _ArgumentError, as_json: bool) -> int:
+    """An argparse usage error: usage and message on stderr as argparse prints them, and
+    with --json the error object on stdout; exit code 2."""
+    error.parser.print_usage(sys.stderr)
+    print(f"{error.parser.prog}: error: {error.message}", file=sys.stderr)
+    if as_json:
+        data = {
+            "ok": False,
+            "error": f"usage error: {error.message}",
+            "exit_code": EXIT_USAGE,
+            "usage": error.parser.format_usage().strip(),
+        }
+        print(json.dumps(data, indent=2))
+    return EXIT_USAGE
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Runs the CLI; returns the exit code."""
+    arguments = list(sys.argv[1:] if argv is None else argv)
     parser = _parser()
-    args = parser.parse_args(argv)
-    _configure_logging(args.verbose)
+    try:
+        args = parser.parse_args(arguments)
+        if args.version:
+            return _print_version(bool(args.json))
+        if args.command is None:
+            parser.error("a command is required (see certpolicy --help)")
+    except _ArgumentError as exc:
+        return _usage_failure(exc, _json_requested(arguments))
+    _configure_logging(_verbosity(args))
     try:
         code: int = args.func(args)
     except BrokenPipeError:
@@ -274,16 +458,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_FAILED
     except OperationFailed as exc:
+        return _fail(args, EXIT_UNREACHABLE, str(exc))
+    except Rejected as exc:
         return _fail(args, EXIT_FAILED, str(exc))
+    except UsageError as exc:
+        return _fail(args, EXIT_USAGE, f"error: {exc}", exc.details)
     except (CertPolicyError, OSError, ValueError) as exc:
         kind = "config error" if isinstance(exc, ConfigError) else "error"
         return _fail(args, EXIT_USAGE, f"{kind}: {exc}")
     return code
 
 
-def _fail(args: argparse.Namespace, code: int, message: str) -> int:
-    """Reports an error on stderr (and as JSON with --json); returns ``code``."""
+def _fail(
+    args: argparse.Namespace, code: int, message: str, details: dict[str, Any] | None = None
+) -> int:
+    """Reports an error on stderr (and as JSON with --json, with ``details``); returns
+    ``code``."""
     print(f"certpolicy: {message}", file=sys.stderr)
     if getattr(args, "json", False):
-        print(json.dumps({"ok": False, "error": message, "exit_code": code}, indent=2))
+        data = {"ok": False, "error": message, "exit_code": code, **(details or {})}
+        print(json.dumps(data, indent=2, default=str))
     return code

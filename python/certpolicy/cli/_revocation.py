@@ -17,6 +17,7 @@ from certpolicy.cli._common import (
     EXIT_FAILED,
     EXIT_OK,
     OperationFailed,
+    Rejected,
     UsageError,
     _certificates_in,
     _emit,
@@ -147,7 +148,7 @@ def _cmd_crl_fetch(args: argparse.Namespace) -> int:
     try:
         crl = _load_crl(data, args.issuer)
     except CrlError as exc:
-        raise OperationFailed(f"unusable CRL from {args.url}: {exc}") from exc
+        raise Rejected(f"unusable CRL from {args.url}: {exc}") from exc
     if args.output:
         atomic_write_bytes(args.output, data, mode=0o644)
     summary = {"url": args.url, "bytes": len(data), **_crl_summary(crl, args.issuer is not None)}
@@ -169,29 +170,64 @@ def _cmd_crl_show(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _serial_of(text: str) -> int:
-    """A serial number (decimal or 0x-hex), or the serial of a certificate file."""
+def _serial_or_certificate(text: str) -> tuple[int, bytes | None]:
+    """A serial number (decimal or 0x-hex), or the serial of a certificate file and the
+    certificate."""
     candidate = Path(text)
     if candidate.is_file():
-        return cert_info(_certificates_in(candidate)[0])["serial"]
+        cert = _certificates_in(candidate)[0]
+        return cert_info(cert)["serial"], cert
     try:
-        return int(text, 16) if text.lower().startswith("0x") else int(text)
+        return int(text, 16) if text.lower().startswith("0x") else int(text), None
     except ValueError:
         raise UsageError(f"{text!r} is neither a serial number nor a certificate file") from None
 
 
+def _check_coverage(crl: Crl, cert: bytes) -> None:
+    """Raises UsageError when ``crl`` does not speak for ``cert``: another issuer name, or
+    a scope (issuing distribution point: its names, only CA / only end-entity
+    certificates) that leaves the certificate out; the Rust core's check, as the engine's
+    CRL method uses it (RFC 5280 section 6.3.3 (b))."""
+    try:
+        crl.check_scope(cert)
+    except CrlError as exc:
+        info = cert_info(cert)
+        raise UsageError(
+            f"this CRL does not cover the certificate: issued by {info['issuer']}, CRL from "
+            f"{crl.issuer} ({exc}); its revocation status is not in this CRL",
+            covered=False,
+            certificate=info["subject"],
+            certificate_issuer=info["issuer"],
+            crl_issuer=crl.issuer,
+        ) from exc
+
+
 def _cmd_crl_lookup(args: argparse.Namespace) -> int:
-    """``certpolicy crl lookup``: exit 1 if the serial is revoked."""
+    """``certpolicy crl lookup``: exit 1 if the serial is revoked. Given a certificate, the
+    CRL must cover it (issuer and scope), else exit 2: a CRL that does not speak for a
+    certificate never says "not revoked"."""
     crl = _load_crl(Path(args.file).read_bytes(), args.issuer)
-    serial = _serial_of(args.serial)
+    serial, cert = _serial_or_certificate(args.serial)
+    if cert is not None:
+        _check_coverage(crl, cert)
     entry = crl.lookup(serial)
-    result: dict[str, Any] = {"serial": hex(serial), "revoked": entry is not None}
+    result: dict[str, Any] = {
+        "serial": hex(serial),
+        "revoked": entry is not None,
+        # Coverage is known only for a certificate; a bare serial is looked up as given.
+        "covered": True if cert is not None else None,
+        "crl_issuer": crl.issuer,
+        "signature_verified": args.issuer is not None,
+    }
     if entry is not None:
         result.update(revoked_at=_iso(entry.revoked_at), reason=entry.reason)
 
     def text() -> list[str]:
         if entry is None:
-            return [f"serial {serial:#x}: not revoked (CRL of {crl.issuer}, {len(crl)} entries)"]
+            scope = "" if cert is not None else "; a bare serial: coverage not checked"
+            return [
+                f"serial {serial:#x}: not revoked (CRL of {crl.issuer}, {len(crl)} entries{scope})"
+            ]
         reason = entry.reason or "unspecified"
         return [f"serial {serial:#x}: REVOKED at {_iso(entry.revoked_at)} (reason: {reason})"]
 
@@ -222,7 +258,7 @@ def _cmd_ocsp(args: argparse.Namespace) -> int:
     try:
         status = ocsp_check_response(body, cert, issuer, nonce=nonce)
     except OcspError as exc:
-        raise OperationFailed(f"unusable OCSP response from {url}: {exc}") from exc
+        raise Rejected(f"unusable OCSP response from {url}: {exc}") from exc
     result = {
         "url": url,
         "status": status.status,
