@@ -8,9 +8,14 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-__all__ = ["AnswerStatus", "MethodAnswer", "PathAnswer", "RevocationMethod"]
+__all__ = ["AnswerStatus", "MethodAnswer", "PathAnswer", "RevocationMethod", "certificate_label"]
 
 AnswerStatus = Literal["good", "revoked", "unknown", "unavailable"]
+
+
+def certificate_label(subject: str, *, leaf: bool) -> str:
+    """How answers name their certificate: ``leaf``, or ``CA "<subject>"``."""
+    return "leaf" if leaf else f'CA "{subject}"'
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,6 +25,11 @@ class MethodAnswer:
     ``status``: "good" and "revoked" are definitive; "unknown" (the source does not know the
     certificate) and "unavailable" (no usable answer: unreachable, HTTP error, invalid or
     stale response, no URL in the certificate) fall through to the next method.
+
+    ``certificate`` names the certificate the answer is about: ``"leaf"`` (the first
+    certificate of the path) or ``'CA "<subject, RFC 4514>"'``; ``depth`` is its position in
+    the path (0 the leaf, 1 its issuer, ...). A method asked directly (not through a path
+    check) sets ``certificate`` from the certificate's CA flag and leaves ``depth`` None.
     """
 
     method: str
@@ -28,14 +38,23 @@ class MethodAnswer:
     detail: str
     revoked_at: dt.datetime | None = None
     reason: str | None = None
+    certificate: str = ""
+    depth: int | None = None
+
+    @property
+    def about_ca(self) -> bool:
+        """Whether the answer is about a CA certificate of the path (not the leaf)."""
+        if self.depth is not None:
+            return self.depth > 0
+        return self.certificate.startswith("CA ")
 
     def describe(self) -> str:
-        """One phrase for messages: ``crl http://x/ca.crl: good``."""
-        text = (
-            f"{self.method} {self.source}: {self.status}"
-            if self.source
-            else (f"{self.method}: {self.status}")
-        )
+        """One phrase for messages: ``crl http://x/leaf.crl: good``, and for a CA
+        ``crl http://x/ca.crl for CA "CN=Intermediate": good``."""
+        head = f"{self.method} {self.source}" if self.source else self.method
+        if self.about_ca and self.certificate:
+            head = f"{head} for {self.certificate}"
+        text = f"{head}: {self.status}"
         return f"{text} ({self.detail})" if self.detail else text
 
 
@@ -65,8 +84,9 @@ class PathAnswer:
             when = self.revoked.revoked_at.isoformat() if self.revoked.revoked_at else "?"
             serial = f"{self.serial:#x}" if self.serial is not None else "?"
             reason = self.revoked.reason or "unspecified"
+            what = "CA certificate" if self.revoked.about_ca else "certificate"
             return (
-                f'certificate "{self.subject}" (serial {serial}) was revoked at {when} '
+                f'{what} "{self.subject}" (serial {serial}) was revoked at {when} '
                 f"(reason: {reason}) according to {self.revoked.method} "
                 f"{self.revoked.source}"
             )

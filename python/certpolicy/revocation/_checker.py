@@ -20,11 +20,17 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any, Final
 
 from certpolicy.checks import cert_info
 from certpolicy.revocation import _budget
-from certpolicy.revocation._answers import MethodAnswer, PathAnswer, RevocationMethod
+from certpolicy.revocation._answers import (
+    MethodAnswer,
+    PathAnswer,
+    RevocationMethod,
+    certificate_label,
+)
 from certpolicy.revocation._config import RevocationConfig
 from certpolicy.revocation._stats import zero_fetches
 from certpolicy.revocation.crl import CrlChecker
@@ -107,15 +113,25 @@ class RevocationChecker:
             subjects = subjects[:1]
         if not subjects:
             subject = cert_info(path[0])["subject"] if path else None
-            missing = MethodAnswer("revocation", "unavailable", "", "no issuer certificate")
+            missing = MethodAnswer(
+                "revocation",
+                "unavailable",
+                "",
+                "no issuer certificate",
+                certificate="leaf" if path else "",
+                depth=0 if path else None,
+            )
             return PathAnswer("unavailable", (missing,), subject)
         first_unavailable: PathAnswer | None = None
         for index in subjects:
             cert, issuer = path[index], path[index + 1]
             info = cert_info(cert)
+            label = certificate_label(info["subject"], leaf=index == 0)
             definitive = False
             for name in _ORDER[self.config.method]:
-                answer = self._ask(name, cert, issuer, at, budget)
+                answer = replace(
+                    self._ask(name, cert, issuer, at, budget), certificate=label, depth=index
+                )
                 answers.append(answer)
                 if answer.status == "revoked":
                     return PathAnswer(

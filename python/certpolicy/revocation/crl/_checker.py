@@ -36,10 +36,10 @@ from typing import Any
 import urllib3
 
 from certpolicy._util import CLOCK_SKEW_SECONDS, Crl, as_utc, from_unix, iso_z
-from certpolicy.checks import cert_info
+from certpolicy.checks import CertInfo, cert_info
 from certpolicy.errors import CertPolicyError, CrlError
 from certpolicy.revocation import _budget
-from certpolicy.revocation._answers import MethodAnswer
+from certpolicy.revocation._answers import MethodAnswer, certificate_label
 from certpolicy.revocation._config import RevocationConfig
 from certpolicy.revocation._http import held_against_url
 from certpolicy.revocation._single_flight import FlightTimeout, SingleFlight
@@ -239,6 +239,14 @@ class CrlChecker:
             info = cert_info(cert)
         except CertPolicyError as exc:
             return MethodAnswer("crl", "unavailable", "", f"unreadable certificate: {exc}")
+        answer = self._check_certificate(info, cert, issuer, at)
+        return replace(
+            answer, certificate=certificate_label(info["subject"], leaf=not info["is_ca"])
+        )
+
+    def _check_certificate(
+        self, info: CertInfo, cert: bytes, issuer: bytes, at: dt.datetime | None
+    ) -> MethodAnswer:
         # A prefix test, not urlsplit: a hostile URL must not make the check raise.
         urls = [u for u in info["crl_urls"] if u.lower().startswith(("http://", "https://"))]
         if not urls:

@@ -7,6 +7,7 @@ takes at most ``RevocationConfig.deadline`` in all (``_budget``)."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import logging
@@ -18,7 +19,7 @@ from certpolicy._util import CLOCK_SKEW, as_utc
 from certpolicy.checks import cert_info
 from certpolicy.errors import CertPolicyError
 from certpolicy.revocation import _budget
-from certpolicy.revocation._answers import MethodAnswer
+from certpolicy.revocation._answers import MethodAnswer, certificate_label
 from certpolicy.revocation._config import RevocationConfig
 from certpolicy.revocation._http import held_against_url
 from certpolicy.revocation._single_flight import FlightTimeout, SingleFlight
@@ -99,14 +100,26 @@ class OcspChecker:
 
     def _check(self, cert: bytes, issuer: bytes, at: dt.datetime | None) -> MethodAnswer:
         try:
+            info = cert_info(cert)
             urls = [
-                url
-                for url in cert_info(cert)["ocsp_urls"]
-                if url.lower().startswith(("http://", "https://"))
+                url for url in info["ocsp_urls"] if url.lower().startswith(("http://", "https://"))
             ]
             plain_request = ocsp_request(cert, issuer)
         except CertPolicyError as exc:
             return MethodAnswer("ocsp", "unavailable", "", f"cannot build a request: {exc}")
+        answer = self._check_certificate(cert, issuer, at, urls, plain_request)
+        return dataclasses.replace(
+            answer, certificate=certificate_label(info["subject"], leaf=not info["is_ca"])
+        )
+
+    def _check_certificate(
+        self,
+        cert: bytes,
+        issuer: bytes,
+        at: dt.datetime | None,
+        urls: list[str],
+        plain_request: bytes,
+    ) -> MethodAnswer:
         if not urls:
             return MethodAnswer(
                 "ocsp",
