@@ -1,0 +1,256 @@
+"""Prometheus exposition of an engine's counters (``Engine.stats()``), through
+``prometheus_client`` (an optional extra: ``pip install certpolicy[prometheus]``).
+
+:class:`EngineCollector` is a custom collector: at every scrape it calls the ``stats``
+callable it was given (``engine.stats``) and turns the mapping into metric families, so the
+numbers are always the engine's own and nothing is counted twice. ``Engine.register_metrics``
+registers one; :func:`register` does the same for any callable returning that mapping.
+
+The metrics (all labels are listed; counters end in ``_total`` as exposed):
+
+========================================================  ==========  ==========================
+``certpolicy_checks_total{policy}``                       counter     certificate checks
+``certpolicy_passed_total{policy}``                       counter     checks nothing failed in
+``certpolicy_rejected_total{policy}``                     counter     checks that rejected
+``certpolicy_audited_total{policy}``                      counter     audit-mode "would reject"
+``certpolicy_check_failures_total{code}``                 counter     findings by reason code
+``certpolicy_revocation_fetches_total{method}``           counter     HTTP attempts (crl, ocsp)
+``certpolicy_revocation_fetch_failures_total{method}``    counter     attempts without a body
+``certpolicy_revocation_fetch_bytes_total{method}``       counter     body bytes received
+``certpolicy_revocation_fetch_seconds{method}``           histogram   time per attempt
+``certpolicy_revocation_cache_hits_total{method}``        counter     answers from a cache
+``certpolicy_revocation_cache_misses_total{method}``      counter     lookups that had to fetch
+========================================================  ==========  ==========================
+
+docs/monitoring.md describes what each one counts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Final, NamedTuple
+
+from certpolicy.errors import ConfigError
+
+if TYPE_CHECKING:
+    from prometheus_client.metrics_core import (
+        CounterMetricFamily,
+        HistogramMetricFamily,
+        Metric,
+    )
+    from prometheus_client.registry import CollectorRegistry
+
+__all__ = ["LATENCY_BOUNDS", "METHODS", "METRICS", "EngineCollector", "register"]
+
+Stats = Callable[[], Mapping[str, Any]]
+
+# The revocation methods always exposed (zero until used), so that rates and alerts have a
+# series from the start.
+METHODS: Final[tuple[str, ...]] = ("crl", "ocsp")
+
+# Every family: (name as given to prometheus_client, type, help). Counter names are given
+# without "_total", which prometheus_client appends.
+METRICS: Final[tuple[tuple[str, str, str], ...]] = (
+    ("certpolicy_checks", "counter", "Certificate checks, by policy."),
+    ("certpolicy_passed", "counter", "Checks in which nothing failed, by policy."),
+    ("certpolicy_rejected", "counter", "Checks that rejected the connection, by policy."),
+    (
+        "certpolicy_audited",
+        "counter",
+        "Checks that failed under an audit-mode policy and let the connection through, by policy.",
+    ),
+    (
+        "certpolicy_check_failures",
+        "counter",
+        "Findings by reason code: failed checks, and revocation unavailable but allowed.",
+    ),
+    (
+        "certpolicy_revocation_fetches",
+        "counter",
+        "HTTP request attempts to CRL URLs and OCSP responders (retries count one each).",
+    ),
+    (
+        "certpolicy_revocation_fetch_failures",
+        "counter",
+        "Revocation fetch attempts that gave no usable body.",
+    ),
+    (
+        "certpolicy_revocation_fetch_bytes",
+        "counter",
+        "Response body bytes received by revocation fetches.",
+    ),
+    (
+        "certpolicy_revocation_fetch_seconds",
+        "histogram",
+        "Time of each revocation fetch attempt, in seconds.",
+    ),
+    (
+        "certpolicy_revocation_cache_hits",
+        "counter",
+        "Revocation answers served from memory or the disk cache without a fetch.",
+    ),
+    (
+        "certpolicy_revocation_cache_misses",
+        "counter",
+        "Revocation lookups that found nothing usable cached.",
+    ),
+)
+# The latency buckets' upper bounds (seconds), as the revocation counters keep them
+# (certpolicy.revocation._stats.LATENCY_BUCKETS): a method not counted yet shows them at 0.
+LATENCY_BOUNDS: Final[tuple[float, ...]] = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+_VERDICTS: Final[tuple[str, ...]] = ("checks", "passed", "rejected", "audited")
+
+
+class _Client(NamedTuple):
+    """What is used of prometheus_client."""
+
+    counter: type[CounterMetricFamily]
+    histogram: type[HistogramMetricFamily]
+    registry: CollectorRegistry
+    go_float: Callable[[float], str]
+
+
+def _prometheus_client() -> _Client:
+    """prometheus_client, imported when first needed (it is an optional extra)."""
+    try:
+        import prometheus_client
+        from prometheus_client.metrics_core import CounterMetricFamily, HistogramMetricFamily
+        from prometheus_client.utils import floatToGoString
+    except ImportError as exc:
+        raise ConfigError(
+            "Prometheus metrics need the prometheus_client package: "
+            "pip install certpolicy[prometheus]"
+        ) from exc
+    return _Client(
+        CounterMetricFamily, HistogramMetricFamily, prometheus_client.REGISTRY, floatToGoString
+    )
+
+
+def _number(value: object) -> float:
+    """A counter value from the stats: a non-negative number, anything else counts 0."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return 0.0
+    return float(value) if value > 0 else 0.0
+
+
+def _mapping(value: object) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+class EngineCollector:
+    """A ``prometheus_client`` collector of the mapping ``stats()`` returns (the shape of
+    ``Engine.stats()``; unknown keys are ignored, missing ones count nothing). ``stats`` is
+    called once per scrape, from the scraping thread. Raises :class:`ConfigError` when
+    prometheus_client is not installed."""
+
+    def __init__(self, stats: Stats) -> None:
+        if not callable(stats):
+            raise ConfigError("EngineCollector needs a callable returning the stats mapping")
+        self._client = _prometheus_client()
+        self._stats = stats
+
+    def describe(self) -> Iterator[Metric]:
+        """The families without samples: the registry checks names with these, without
+        calling ``stats``."""
+        yield from self._families()
+
+    def collect(self) -> Iterator[Metric]:
+        """The families with the current values."""
+        stats = _mapping(self._stats())
+        families = {family.name: family for family in self._families()}
+
+        def family(name: str) -> Any:
+            # The registered name: prometheus_client drops a counter's "_total".
+            return families[name]
+
+        totals_by_policy = _mapping(stats.get("policies"))
+        for policy, counts in totals_by_policy.items():
+            counted = _mapping(counts)
+            for verdict in _VERDICTS:
+                name = "certpolicy_checks" if verdict == "checks" else f"certpolicy_{verdict}"
+                family(name).add_metric([str(policy)], _number(counted.get(verdict)))
+        for code, count in _mapping(stats.get("codes")).items():
+            family("certpolicy_check_failures").add_metric([str(code)], _number(count))
+
+        revocation = _mapping(stats.get("revocation"))
+        fetches, cache = _mapping(revocation.get("fetches")), _mapping(revocation.get("cache"))
+        for method in (*METHODS, *(m for m in fetches if m not in METHODS)):
+            counted = _mapping(fetches.get(method))
+            labels = [str(method)]
+            family("certpolicy_revocation_fetches").add_metric(
+                labels, _number(counted.get("count"))
+            )
+            family("certpolicy_revocation_fetch_failures").add_metric(
+                labels, _number(counted.get("failures"))
+            )
+            family("certpolicy_revocation_fetch_bytes").add_metric(
+                labels, _number(counted.get("bytes"))
+            )
+            family("certpolicy_revocation_fetch_seconds").add_metric(
+                labels,
+                buckets=self._buckets(counted),
+                sum_value=_number(counted.get("seconds")),
+            )
+        for method in (*METHODS, *(m for m in cache if m not in METHODS)):
+            counted = _mapping(cache.get(method))
+            family("certpolicy_revocation_cache_hits").add_metric(
+                [str(method)], _number(counted.get("hits"))
+            )
+            family("certpolicy_revocation_cache_misses").add_metric(
+                [str(method)], _number(counted.get("misses"))
+            )
+        yield from families.values()
+
+    def _families(self) -> Iterator[Metric]:
+        core = self._client
+        for name, kind, text in METRICS:
+            if name.startswith("certpolicy_revocation_"):
+                labels = ["method"]
+            elif name == "certpolicy_check_failures":
+                labels = ["code"]
+            else:
+                labels = ["policy"]
+            if kind == "histogram":
+                yield core.histogram(name, text, labels=labels)
+            else:
+                yield core.counter(name, text, labels=labels)
+
+    def _buckets(self, counted: Mapping[str, Any]) -> list[tuple[str, float]]:
+        """The cumulative buckets, sorted by bound, "+Inf" last (the attempt count when the
+        stats have no "+Inf")."""
+        go = self._client.go_float
+        bounds: list[tuple[float, float]] = []
+        infinite = _number(counted.get("count"))
+        given = _mapping(counted.get("latency_buckets"))
+        if not given:
+            given = dict.fromkeys(map(str, LATENCY_BOUNDS), 0)
+        for key, value in given.items():
+            try:
+                bound = float(key)
+            except (TypeError, ValueError):
+                continue
+            if bound == float("inf"):
+                infinite = _number(value)
+            elif bound == bound:  # not NaN
+                bounds.append((bound, _number(value)))
+        bounds.sort()
+        return [(go(bound), value) for bound, value in bounds] + [("+Inf", infinite)]
+
+
+def register(stats: Stats, registry: CollectorRegistry | None = None) -> EngineCollector:
+    """Registers an :class:`EngineCollector` of ``stats`` in ``registry`` (default:
+    ``prometheus_client.REGISTRY``, which ``start_http_server`` and the other exporters serve)
+    and returns it (``registry.unregister(collector)`` takes it out). Raises
+    :class:`ConfigError` when prometheus_client is missing, or when the registry has these
+    metrics already (another engine's: give each engine a registry of its own)."""
+    collector = EngineCollector(stats)
+    target = registry if registry is not None else collector._client.registry
+    try:
+        target.register(collector)
+    except ValueError as exc:
+        raise ConfigError(
+            "cannot register the certpolicy metrics: the registry has them already (one "
+            "engine per registry; pass registry=prometheus_client.CollectorRegistry() for "
+            "another)"
+        ) from exc
+    return collector
