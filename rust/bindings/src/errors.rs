@@ -31,10 +31,13 @@ impl From<Error> for PyErr {
     fn from(err: Error) -> PyErr {
         use certpolicy_core::Error as Core;
         match err {
-            // `ChainError(message, kind)`: the kind is one of ChainErrorKind::as_str's names.
-            Error::Core(Core::Chain { kind, message }) => {
-                ChainError::new_err((message, kind.as_str()))
-            }
+            // `ChainError(message, kind, verify_code)`: the kind is one of
+            // ChainErrorKind::as_str's names, the code OpenSSL's X509_V_ERR number.
+            Error::Core(Core::Chain {
+                kind,
+                verify_code,
+                message,
+            }) => ChainError::new_err((message, kind.as_str(), verify_code.number())),
             Error::Core(Core::Hostname {
                 message,
                 host,

@@ -50,8 +50,9 @@ fn path_list<'py>(
     anchors: &certpolicy_core::TrustStore,
 ) -> Result<Bound<'py, PyList>> {
     let out_of_range = || {
-        Error::Core(certpolicy_core::Error::chain(
+        Error::Core(certpolicy_core::Error::chain_with_code(
             certpolicy_core::ChainErrorKind::Untrusted,
+            certpolicy_core::VerifyCode::Unspecified,
             "internal error: verified path out of range",
         ))
     };

@@ -8,7 +8,11 @@
 //!
 //! Every failure is an [`Error::Chain`] whose [`ChainErrorKind`] says what went wrong: webpki's
 //! errors are sorted by `kind_of`, the profile rules (`profile`) give their own kind, and the
-//! input budgets give [`ChainErrorKind::Empty`] or [`ChainErrorKind::Malformed`].
+//! input budgets give [`ChainErrorKind::Empty`] or [`ChainErrorKind::Malformed`]. It also
+//! carries OpenSSL's [`VerifyCode`] for the precise reason, computed on the failure path only:
+//! webpki's error by `verify_code_of`, refined for "no issuer" by `untrusted_code`, which tells
+//! a self-signed server certificate (18) and a presented self-signed root (19) from a missing
+//! issuer (20), as OpenSSL does; the profile rules give their own code.
 
 mod cache;
 mod floor;
@@ -22,7 +26,7 @@ use rustls_pki_types::{
 use webpki::{EndEntityCert, KeyUsage, VerifiedPath};
 
 use crate::der;
-use crate::error::{ChainErrorKind, Error};
+use crate::error::{ChainErrorKind, Error, VerifyCode};
 use crate::limits::{MAX_CERT_BYTES, MAX_PATH_INTERMEDIATES, MAX_PRESENTED_CERTS};
 use crate::profile;
 use crate::sigalgs::SUPPORTED_SIGNATURE_ALGORITHMS;
@@ -70,14 +74,16 @@ const PROFILE_REJECTION: webpki::Error = webpki::Error::UnsupportedCrlVersion;
 /// [`ChainErrorKind::Malformed`].
 fn check_presented(chain: &[&[u8]]) -> Result<(), Error> {
     if chain.is_empty() {
-        return Err(Error::chain(
+        return Err(Error::chain_with_code(
             ChainErrorKind::Empty,
+            VerifyCode::Unspecified,
             "the chain is empty: no server certificate was presented",
         ));
     }
     if chain.len() > MAX_PRESENTED_CERTS {
-        return Err(Error::chain(
+        return Err(Error::chain_with_code(
             ChainErrorKind::Malformed,
+            VerifyCode::Unspecified,
             format!(
                 "the chain has {} certificates; at most {MAX_PRESENTED_CERTS} are accepted",
                 chain.len()
@@ -89,8 +95,9 @@ fn check_presented(chain: &[&[u8]]) -> Result<(), Error> {
         .enumerate()
         .find(|(_, cert)| cert.len() > MAX_CERT_BYTES)
     {
-        return Err(Error::chain(
+        return Err(Error::chain_with_code(
             ChainErrorKind::Malformed,
+            VerifyCode::Unspecified,
             format!(
                 "certificate #{index} of the chain is {} bytes; at most {MAX_CERT_BYTES} are \
                  accepted",
@@ -102,10 +109,12 @@ fn check_presented(chain: &[&[u8]]) -> Result<(), Error> {
 }
 
 /// An invariant of path building broke (a verified certificate not found again). Never
-/// expected; reported as [`ChainErrorKind::Untrusted`], as the chain was not verified.
+/// expected; reported as [`ChainErrorKind::Untrusted`], as the chain was not verified, with
+/// [`VerifyCode::Unspecified`].
 fn internal_error(what: &str) -> Error {
-    Error::chain(
+    Error::chain_with_code(
         ChainErrorKind::Untrusted,
+        VerifyCode::Unspecified,
         format!("internal error: verified {what}"),
     )
 }
@@ -163,6 +172,92 @@ fn kind_of(err: &webpki::Error) -> ChainErrorKind {
         | E::InvalidNetworkMaskConstraint
         | E::SignatureAlgorithmMismatch => ChainErrorKind::Malformed,
         _ => ChainErrorKind::Untrusted,
+    }
+}
+
+/// OpenSSL's verify code for a webpki error (RFC 5280 section 6.1 names the checks), as
+/// OpenSSL 3 reports the same fault: validity 9 and 10 (section 4.1.2.5), signatures 7
+/// (section 6.1.3 (a)(1)), a CA certificate as the server certificate or an extended key usage
+/// without serverAuth 26 (section 4.2.1.12), a non-CA certificate as an issuer 79 (section
+/// 4.2.1.9), path length 25 (section 4.2.1.9), name constraints 47 (section 4.2.1.10), an
+/// unknown critical extension 34 (section 4.2), the depth limit 22. "No issuer"
+/// ([`webpki::Error::UnknownIssuer`]) is 20 here; [`untrusted_code`] refines it with the
+/// presented chain. Budgets, malformed input and anything else are 1, "unspecified".
+fn verify_code_of(err: &webpki::Error) -> VerifyCode {
+    use webpki::Error as E;
+    match err {
+        E::UnknownIssuer => VerifyCode::UnableToGetIssuerCertLocally,
+        E::CertExpired { .. } => VerifyCode::CertHasExpired,
+        E::CertNotValidYet { .. } => VerifyCode::CertNotYetValid,
+        E::InvalidSignatureForPublicKey
+        | E::UnsupportedSignatureAlgorithmContext(_)
+        | E::UnsupportedSignatureAlgorithmForPublicKeyContext(_) => {
+            VerifyCode::CertSignatureFailure
+        }
+        E::RequiredEkuNotFoundContext(_) | E::CaUsedAsEndEntity => VerifyCode::InvalidPurpose,
+        E::EndEntityUsedAsCa => VerifyCode::InvalidCa,
+        E::PathLenConstraintViolated => VerifyCode::PathLengthExceeded,
+        E::NameConstraintViolation => VerifyCode::PermittedViolation,
+        E::UnsupportedCriticalExtension => VerifyCode::UnhandledCriticalExtension,
+        E::MaximumPathDepthExceeded => VerifyCode::CertChainTooLong,
+        _ => VerifyCode::Unspecified,
+    }
+}
+
+/// Whether a certificate is self-issued: the same name as subject and issuer (RFC 5280
+/// section 6.1), compared byte for byte as webpki compares names. `false` when unreadable.
+fn self_issued(der: &[u8]) -> bool {
+    matches!((der::subject(der), der::issuer(der)), (Some(subject), Some(issuer)) if subject == issuer)
+}
+
+/// OpenSSL's code for "no path to a trust anchor" (RFC 5280 section 6.1), from where path
+/// building ends in the presented chain: following each certificate to a presented issuer of
+/// its issuer's name, leaf first, a walk that stops at a self-issued certificate that is not
+/// a trust anchor ends in the server certificate itself (18,
+/// `X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT`) or in a presented root (19,
+/// `X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN`); any other end is a missing issuer (20,
+/// `X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY`). Names only, no signatures: it runs on the
+/// failure path, at most one step per presented certificate.
+fn untrusted_code(chain: &[&[u8]], store: &TrustStore) -> VerifyCode {
+    let mut visited = vec![false; chain.len()];
+    let mut current = 0;
+    loop {
+        let (Some(cert), Some(seen)) = (chain.get(current), visited.get_mut(current)) else {
+            return VerifyCode::UnableToGetIssuerCertLocally;
+        };
+        *seen = true;
+        let (Some(subject), Some(issuer)) = (der::subject(cert), der::issuer(cert)) else {
+            return VerifyCode::UnableToGetIssuerCertLocally;
+        };
+        if subject == issuer {
+            return match (current, store.anchor_index_of(cert)) {
+                (_, Some(_)) => VerifyCode::UnableToGetIssuerCertLocally,
+                (0, None) => VerifyCode::DepthZeroSelfSignedCert,
+                (_, None) => VerifyCode::SelfSignedCertInChain,
+            };
+        }
+        let next = chain.iter().enumerate().position(|(index, candidate)| {
+            !visited.get(index).copied().unwrap_or(true) && der::subject(candidate) == Some(issuer)
+        });
+        match next {
+            Some(index) => current = index,
+            None => return VerifyCode::UnableToGetIssuerCertLocally,
+        }
+    }
+}
+
+/// OpenSSL's code for a webpki error on `chain`: [`verify_code_of`], with "no issuer" refined
+/// by [`untrusted_code`]. A self-signed server certificate that says CA:TRUE (as `openssl req
+/// -x509` makes them) fails webpki as a CA used as an end entity; OpenSSL reports it as
+/// self-signed (18), which is also what a user can act on: importing it makes it trusted (see
+/// `anchor_as_leaf`).
+fn chain_code_of(err: &webpki::Error, chain: &[&[u8]], store: &TrustStore) -> VerifyCode {
+    match err {
+        webpki::Error::UnknownIssuer => untrusted_code(chain, store),
+        webpki::Error::CaUsedAsEndEntity if chain.first().is_some_and(|leaf| self_issued(leaf)) => {
+            untrusted_code(chain, store)
+        }
+        _ => verify_code_of(err),
     }
 }
 
@@ -630,8 +725,9 @@ fn anchor_as_leaf(
         .map(|stored| &stored.profile)
         .ok_or_else(|| internal_error("anchor"))?;
     profile::check_pinned_leaf(leaf, profile, options.at_unix_seconds).map_err(|rejection| {
-        Error::chain(
+        Error::chain_with_code(
             rejection.kind,
+            rejection.code,
             format!(
                 "certificate \"{}\" is not trusted: {}",
                 subject_of(leaf),
@@ -664,8 +760,9 @@ fn verify_path(
     }
     let leaf_der = CertificateDer::from(chain[0]);
     let leaf = EndEntityCert::try_from(&leaf_der).map_err(|err| {
-        Error::chain(
+        Error::chain_with_code(
             ChainErrorKind::Malformed,
+            verify_code_of(&err),
             format!(
                 "the server certificate is malformed or unsupported: {}",
                 explain(&err)
@@ -726,15 +823,28 @@ fn verify_path(
             Some(&check_candidate),
         )
         .map_err(|err| {
-            let (kind, reason) = match profile_rejection.take() {
-                Some(rejection) if err == PROFILE_REJECTION => (rejection.kind, rejection.reason),
+            let (kind, code, reason) = match profile_rejection.take() {
+                Some(rejection) if err == PROFILE_REJECTION => {
+                    (rejection.kind, rejection.code, rejection.reason)
+                }
                 _ => match signed_by_another_key(&err, chain, store) {
-                    Some(reason) => (ChainErrorKind::Untrusted, reason),
-                    None => (kind_of(&err), explain(&err)),
+                    // No certificate of the issuer's name signed it: no issuer, as for OpenSSL
+                    // (its authority key identifier rules the impostor out).
+                    Some(reason) => (
+                        ChainErrorKind::Untrusted,
+                        untrusted_code(chain, store),
+                        reason,
+                    ),
+                    None => (
+                        kind_of(&err),
+                        chain_code_of(&err, chain, store),
+                        explain(&err),
+                    ),
                 },
             };
-            Error::chain(
+            Error::chain_with_code(
                 kind,
+                code,
                 format!(
                     "certificate \"{}\" is not trusted: {reason}",
                     subject_of(chain[0])
@@ -1229,6 +1339,377 @@ mod tests {
         assert!(
             !err.to_string().contains("UnsupportedCriticalExtension"),
             "{err}"
+        );
+    }
+
+    #[test]
+    fn webpki_errors_map_to_openssl_codes() {
+        use webpki::Error as E;
+        let time = UnixTime::since_unix_epoch(Duration::from_secs(1));
+        for (err, code) in [
+            (E::UnknownIssuer, 20),
+            (
+                E::CertExpired {
+                    time,
+                    not_after: time,
+                },
+                10,
+            ),
+            (
+                E::CertNotValidYet {
+                    time,
+                    not_before: time,
+                },
+                9,
+            ),
+            (E::InvalidSignatureForPublicKey, 7),
+            (E::CaUsedAsEndEntity, 26),
+            (E::EndEntityUsedAsCa, 79),
+            (E::PathLenConstraintViolated, 25),
+            (E::NameConstraintViolation, 47),
+            (E::UnsupportedCriticalExtension, 34),
+            (E::MaximumPathDepthExceeded, 22),
+            (E::MaximumPathBuildCallsExceeded, 1),
+            (E::MaximumSignatureChecksExceeded, 1),
+            (E::MaximumNameConstraintComparisonsExceeded, 1),
+            (E::CertDistrusted, 1),
+            (E::BadDer, 1),
+            (E::UnsupportedCertVersion, 1),
+            (E::EmptyEkuExtension, 1),
+            (PROFILE_REJECTION, 1),
+        ] {
+            assert_eq!(verify_code_of(&err).number(), code, "{err:?}");
+        }
+        let eku = E::RequiredEkuNotFoundContext(webpki::RequiredEkuNotFoundContext {
+            required: KeyUsage::server_auth(),
+            present: Vec::new(),
+        });
+        assert_eq!(verify_code_of(&eku), VerifyCode::InvalidPurpose);
+    }
+
+    /// The verify code of `chain` against `store` at [`testdata::NOW`], with its kind.
+    fn code(chain: &[&[u8]], store: &TrustStore) -> (ChainErrorKind, i32) {
+        let err =
+            verify_chain(chain, store, VerifyOptions::at(testdata::NOW)).expect_err("rejected");
+        let (Some(kind), Some(code)) = (err.chain_kind(), err.verify_code()) else {
+            panic!("not a chain error: {err}");
+        };
+        // The cached path computes the same code.
+        let cached = verify_chain_cached(
+            chain,
+            store,
+            VerifyOptions::at(testdata::NOW),
+            &ChainCache::new(4),
+        )
+        .expect_err("rejected");
+        assert_eq!(cached.verify_code(), Some(code), "{cached}");
+        (kind, code.number())
+    }
+
+    #[test]
+    fn the_fixed_chains_carry_openssl_codes() {
+        let (leaf, int, root) = (testdata::leaf(), testdata::intermediate(), testdata::root());
+        let at = |when| {
+            verify_chain(&[&leaf, &int], &store(), VerifyOptions::at(when))
+                .expect_err("rejected")
+                .verify_code()
+        };
+        assert_eq!(at(testdata::LATER), Some(VerifyCode::CertHasExpired));
+        assert_eq!(at(0), Some(VerifyCode::CertNotYetValid));
+        // No intermediate, or nothing trusted: no issuer (20).
+        assert_eq!(code(&[&leaf], &store()), (ChainErrorKind::Untrusted, 20));
+        assert_eq!(
+            code(&[&leaf, &int], &TrustStore::new()),
+            (ChainErrorKind::Untrusted, 20)
+        );
+        // The root presented by the server but not trusted: a self-signed certificate in the
+        // chain (19), as OpenSSL says.
+        assert_eq!(
+            code(&[&leaf, &int, &root], &TrustStore::new()),
+            (ChainErrorKind::Untrusted, 19)
+        );
+        // Presented in any order.
+        assert_eq!(
+            code(&[&leaf, &root, &int], &TrustStore::new()),
+            (ChainErrorKind::Untrusted, 19)
+        );
+        // The root alone, untrusted: a self-signed server certificate (18); webpki's reason
+        // is that it is a CA, so the kind stays a constraint.
+        assert_eq!(
+            code(&[&root], &TrustStore::new()),
+            (ChainErrorKind::Constraints, 18)
+        );
+        // A CA certificate that is not self-issued as the server certificate: its purpose.
+        assert_eq!(code(&[&int], &store()), (ChainErrorKind::Constraints, 26));
+        // A changed signature.
+        let mut forged = leaf.clone();
+        let last = forged.len() - 1;
+        forged[last] ^= 0x01;
+        assert_eq!(
+            code(&[&forged, &int], &store()),
+            (ChainErrorKind::BadSignature, 7)
+        );
+        // The depth limit.
+        let shallow = VerifyOptions {
+            at_unix_seconds: testdata::NOW,
+            max_intermediates: Some(0),
+        };
+        let err = verify_chain(&[&leaf, &int], &store(), shallow).expect_err("too deep");
+        assert_eq!(err.verify_code(), Some(VerifyCode::CertChainTooLong));
+        // The budgets of the presented input.
+        for chain in [&[][..], &[b"garbage".as_slice()][..]] {
+            let err = verify_chain(chain, &store(), VerifyOptions::at(0)).expect_err("bad");
+            assert_eq!(err.verify_code(), Some(VerifyCode::Unspecified), "{err}");
+        }
+    }
+
+    /// An extension of `oid` (content octets), critical or not, whose value is `value`.
+    fn ext(oid: &[u8], critical: bool, value: &[u8]) -> Vec<u8> {
+        crate::testdata::build::extension(oid, critical, value)
+    }
+
+    /// A CA certificate like `build::ca`, with these extensions in place of its basic
+    /// constraints and key usage.
+    fn ca_with(
+        subject: &str,
+        issuer: &str,
+        key: &crate::testdata::build::Key,
+        issuer_key: &crate::testdata::build::Key,
+        extensions: Vec<Vec<u8>>,
+    ) -> Vec<u8> {
+        use crate::testdata::build;
+        let mut cert = build::Cert::new(subject, issuer);
+        cert.extensions = extensions;
+        cert.extensions.extend(build::key_ids(key, issuer_key));
+        cert.sign(key, issuer_key)
+    }
+
+    #[test]
+    fn constraint_failures_carry_openssl_codes() {
+        use crate::testdata::build::{self, Key, seq, tlv};
+        const BASIC_CONSTRAINTS: &[u8] = &[0x55, 0x1d, 0x13];
+        const NAME_CONSTRAINTS: &[u8] = &[0x55, 0x1d, 0x1e];
+        const EXT_KEY_USAGE: &[u8] = &[0x55, 0x1d, 0x25];
+        const SUBJECT_ALT_NAME: &[u8] = &[0x55, 0x1d, 0x11];
+        let (root_key, int_key, sub_key, leaf_key) =
+            (Key::new(), Key::new(), Key::new(), Key::new());
+        let root = build::ca("Root", "Root", &root_key, &root_key);
+        let mut store = TrustStore::new();
+        store.add_der(&root).expect("root");
+
+        // Path length (RFC 5280 section 4.2.1.9): Int allows no CA below it.
+        let path_len_zero = ext(
+            BASIC_CONSTRAINTS,
+            true,
+            &seq(&[&[0x01, 0x01, 0xff], &build::int(&[0x00])]),
+        );
+        let int = ca_with(
+            "Int",
+            "Root",
+            &int_key,
+            &root_key,
+            vec![path_len_zero, build::key_usage(true)],
+        );
+        let sub = build::ca("Sub", "Int", &sub_key, &int_key);
+        let leaf = build::leaf("a.example", "Sub", &["a.example"], &leaf_key, &sub_key);
+        assert_eq!(
+            code(&[&leaf, &sub, &int], &store),
+            (ChainErrorKind::Constraints, 25)
+        );
+
+        // Name constraints (RFC 5280 section 4.2.1.10): Int permits allowed.example only.
+        let permitted = seq(&[&tlv(0xa0, &seq(&[&tlv(0x82, b"allowed.example")]))]);
+        let constrained = ca_with(
+            "Int",
+            "Root",
+            &int_key,
+            &root_key,
+            vec![
+                build::basic_constraints(true),
+                build::key_usage(true),
+                ext(NAME_CONSTRAINTS, true, &permitted),
+            ],
+        );
+        let inside = build::leaf(
+            "a.allowed.example",
+            "Int",
+            &["a.allowed.example"],
+            &leaf_key,
+            &int_key,
+        );
+        verify_chain(
+            &[&inside, &constrained],
+            &store,
+            VerifyOptions::at(testdata::NOW),
+        )
+        .expect("a permitted name");
+        let outside = build::leaf("a.example", "Int", &["a.example"], &leaf_key, &int_key);
+        assert_eq!(
+            code(&[&outside, &constrained], &store),
+            (ChainErrorKind::Constraints, 47)
+        );
+
+        // Extended key usage without serverAuth (RFC 5280 section 4.2.1.12).
+        let int = build::ca("Int", "Root", &int_key, &root_key);
+        let client_auth = [0x06, 0x08, 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x02];
+        let mut client = build::Cert::new("a.example", "Int");
+        client.extensions = vec![build::basic_constraints(false), build::key_usage(false)];
+        client
+            .extensions
+            .extend(build::key_ids(&leaf_key, &int_key));
+        client
+            .extensions
+            .push(ext(EXT_KEY_USAGE, false, &seq(&[&client_auth])));
+        client.extensions.push(ext(
+            SUBJECT_ALT_NAME,
+            false,
+            &seq(&[&tlv(0x82, b"a.example")]),
+        ));
+        let client = client.sign(&leaf_key, &int_key);
+        assert_eq!(
+            code(&[&client, &int], &store),
+            (ChainErrorKind::Constraints, 26)
+        );
+
+        // A server certificate used as an issuer (RFC 5280 section 4.2.1.9): invalid CA.
+        let server = build::leaf("Server", "Int", &["server.example"], &sub_key, &int_key);
+        let child = build::leaf("a.example", "Server", &["a.example"], &leaf_key, &sub_key);
+        assert_eq!(
+            code(&[&child, &server, &int], &store),
+            (ChainErrorKind::Constraints, 79)
+        );
+
+        // An unknown critical extension in a presented certificate (RFC 5280 section 4.2).
+        let mut odd = build::Cert::new("a.example", "Int");
+        odd.extensions = vec![build::basic_constraints(false), build::key_usage(false)];
+        odd.extensions.extend(build::key_ids(&leaf_key, &int_key));
+        odd.extensions.extend(build::server_names(&["a.example"]));
+        odd.extensions
+            .push(ext(&[0x2a, 0x03, 0x04], true, &[0x05, 0x00]));
+        let odd = odd.sign(&leaf_key, &int_key);
+        assert_eq!(code(&[&odd, &int], &store), (ChainErrorKind::Malformed, 34));
+    }
+
+    #[test]
+    fn self_signed_certificates_that_are_not_anchors() {
+        use crate::testdata::build::{self, Key};
+        let (key, other) = (Key::new(), Key::new());
+        // CA:FALSE, self-signed, serverAuth: no issuer, at depth zero (18).
+        let appliance = build::leaf("box.example", "box.example", &["box.example"], &key, &key);
+        assert_eq!(
+            code(&[&appliance], &store()),
+            (ChainErrorKind::Untrusted, 18)
+        );
+        // With unrelated certificates after it: still 18.
+        let int = testdata::intermediate();
+        assert_eq!(
+            code(&[&appliance, &int], &store()),
+            (ChainErrorKind::Untrusted, 18)
+        );
+        // Trusted, it passes (the anchor is its own path).
+        let mut trusting = TrustStore::new();
+        trusting.add_der(&appliance).expect("the appliance");
+        verify_chain(&[&appliance], &trusting, VerifyOptions::at(testdata::NOW)).expect("imported");
+        // A root of another name trusted, a presented self-signed root of its own: 19.
+        let pki = rekeyed();
+        assert_eq!(
+            code(&[&pki.leaf, &pki.intermediate, &pki.root], &store()),
+            (ChainErrorKind::Untrusted, 19)
+        );
+        // An issuer of the right name but another key is no issuer (20): the impostor case.
+        let mut impostor_root = TrustStore::new();
+        impostor_root
+            .add_der(&build::ca("Root", "Root", &other, &other))
+            .expect("another root named Root");
+        assert_eq!(
+            code(&[&pki.leaf, &pki.intermediate], &impostor_root),
+            (ChainErrorKind::Untrusted, 20)
+        );
+        // A loop of presented certificates ends the walk without a self-issued one.
+        let (a_key, b_key) = (Key::new(), Key::new());
+        let a = build::ca("A", "B", &a_key, &b_key);
+        let b = build::ca("B", "A", &b_key, &a_key);
+        let leaf = build::leaf("a.example", "A", &["a.example"], &key, &a_key);
+        assert_eq!(
+            untrusted_code(&[&leaf, &a, &b], &store()),
+            VerifyCode::UnableToGetIssuerCertLocally
+        );
+        assert_eq!(
+            untrusted_code(&[b"garbage"], &store()),
+            VerifyCode::UnableToGetIssuerCertLocally
+        );
+    }
+
+    #[test]
+    fn profile_rejections_carry_openssl_codes() {
+        use crate::testdata::build::{self, Key};
+        let (root_key, int_key, leaf_key) = (Key::new(), Key::new(), Key::new());
+        // A trust anchor whose key usage does not allow keyCertSign (RFC 5280 section
+        // 4.2.1.3): an invalid CA, as OpenSSL 3 says (79).
+        let digital_signature_only = build::key_usage(false);
+        let root = ca_with(
+            "Root",
+            "Root",
+            &root_key,
+            &root_key,
+            vec![build::basic_constraints(true), digital_signature_only],
+        );
+        let mut store = TrustStore::new();
+        store.add_der(&root).expect("root");
+        let int = build::ca("Int", "Root", &int_key, &root_key);
+        let leaf = build::leaf("a.example", "Int", &["a.example"], &leaf_key, &int_key);
+        assert_eq!(
+            code(&[&leaf, &int], &store),
+            (ChainErrorKind::Constraints, 79)
+        );
+        // A trust anchor with an unknown critical extension (RFC 5280 section 4.2): 34.
+        let good_ca = vec![build::basic_constraints(true), build::key_usage(true)];
+        let mut odd = good_ca.clone();
+        odd.push(ext(&[0x2a, 0x03, 0x04], true, &[0x05, 0x00]));
+        let root = ca_with("Root", "Root", &root_key, &root_key, odd);
+        let mut store = TrustStore::new();
+        store.add_der(&root).expect("root");
+        assert_eq!(
+            code(&[&leaf, &int], &store),
+            (ChainErrorKind::Constraints, 34)
+        );
+        // A trust anchor that has expired: 10.
+        let mut old = build::Cert::new("Root", "Root");
+        old.not_after = "260101000000Z";
+        old.extensions = good_ca;
+        old.extensions.extend(build::key_ids(&root_key, &root_key));
+        let mut store = TrustStore::new();
+        store
+            .add_der(&old.sign(&root_key, &root_key))
+            .expect("root");
+        assert_eq!(code(&[&leaf, &int], &store), (ChainErrorKind::Expired, 10));
+        // A profile rule OpenSSL does not check: unspecified (1). Here a CA certificate
+        // without a subject key identifier (RFC 5280 section 4.2.1.2).
+        let root = build::ca("Root", "Root", &root_key, &root_key);
+        let mut store = TrustStore::new();
+        store.add_der(&root).expect("root");
+        let mut bare = build::Cert::new("Int", "Root");
+        bare.extensions = vec![build::basic_constraints(true), build::key_usage(true)];
+        bare.extensions
+            .push(build::key_ids(&int_key, &root_key).remove(1));
+        let bare = bare.sign(&int_key, &root_key);
+        let (kind, number) = code(&[&leaf, &bare], &store);
+        assert_eq!((kind, number), (ChainErrorKind::Constraints, 1));
+        // A trusted server certificate (its own path) without serverAuth: 26.
+        let client_auth = [0x06, 0x08, 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x02];
+        let mut pinned = build::Cert::new("box.example", "box.example");
+        pinned.extensions = vec![build::basic_constraints(false), build::key_usage(false)];
+        pinned.extensions.push(ext(
+            &[0x55, 0x1d, 0x25],
+            false,
+            &build::seq(&[&client_auth]),
+        ));
+        let pinned = pinned.sign(&leaf_key, &leaf_key);
+        let mut trusting = TrustStore::new();
+        trusting.add_der(&pinned).expect("pinned");
+        assert_eq!(
+            code(&[&pinned], &trusting),
+            (ChainErrorKind::Constraints, 26)
         );
     }
 }

@@ -36,6 +36,6 @@ mod testdata;
 
 pub use certinfo::{CertInfo, cert_info};
 pub use chain::{VerifyOptions, verify_chain};
-pub use error::{ChainErrorKind, Error, Result};
+pub use error::{ChainErrorKind, Error, Result, VerifyCode};
 pub use hostname::{ReferenceId, verify_hostname};
 pub use trust::{TrustStore, parse_pem_certificates, sha256};

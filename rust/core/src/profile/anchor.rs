@@ -3,7 +3,7 @@
 //! then checked against each candidate path at its validation time.
 
 use super::{Rejection, Role, check_certificate, parse, who};
-use crate::error::ChainErrorKind;
+use crate::error::{ChainErrorKind, VerifyCode};
 
 /// What the trust store keeps about each anchor for [`super::check_path`], computed once when the
 /// anchor is added: its validity window (RFC 5280 section 4.1.2.5) and the first profile rule
@@ -14,9 +14,9 @@ pub(crate) struct AnchorProfile {
     not_before: i64,
     /// notAfter, seconds since the Unix epoch.
     not_after: i64,
-    /// The kind and full rejection message when the anchor breaks a rule or cannot be read;
-    /// `None` when it conforms.
-    violation: Option<(ChainErrorKind, Box<str>)>,
+    /// The kind, OpenSSL's code and the full rejection message when the anchor breaks a rule
+    /// or cannot be read; `None` when it conforms.
+    violation: Option<(ChainErrorKind, VerifyCode, Box<str>)>,
 }
 
 impl AnchorProfile {
@@ -31,6 +31,7 @@ impl AnchorProfile {
                     not_after: i64::MAX,
                     violation: Some((
                         ChainErrorKind::Malformed,
+                        VerifyCode::Unspecified,
                         format!("the trust anchor cannot be read as an X.509 certificate: {err}")
                             .into(),
                     )),
@@ -44,7 +45,8 @@ impl AnchorProfile {
             violation: check_certificate(&cert, Role::Anchor).err().map(|problem| {
                 (
                     ChainErrorKind::Constraints,
-                    format!("{} {problem}", who(Role::Anchor, cert.subject())).into(),
+                    problem.code,
+                    format!("{} {}", who(Role::Anchor, cert.subject()), problem.text).into(),
                 )
             }),
         }
@@ -62,8 +64,8 @@ impl AnchorProfile {
         issues_path: bool,
         at_unix_seconds: u64,
     ) -> Result<(), Rejection> {
-        if let (Some((kind, violation)), true) = (&self.violation, issues_path) {
-            return Err(Rejection::new(*kind, violation.to_string()));
+        if let (Some((kind, code, violation)), true) = (&self.violation, issues_path) {
+            return Err(Rejection::new(*kind, *code, violation.to_string()));
         }
         let at = i64::try_from(at_unix_seconds).unwrap_or(i64::MAX);
         if at < self.not_before || at > self.not_after {
@@ -71,17 +73,24 @@ impl AnchorProfile {
                 Ok(cert) => crate::dn::rfc4514(cert.subject()),
                 Err(_) => "<unreadable certificate>".to_owned(),
             };
-            let (kind, what, when) = if at < self.not_before {
+            let (kind, code, what, when) = if at < self.not_before {
                 (
                     ChainErrorKind::NotYetValid,
+                    VerifyCode::CertNotYetValid,
                     "is not valid before",
                     self.not_before,
                 )
             } else {
-                (ChainErrorKind::Expired, "expired at", self.not_after)
+                (
+                    ChainErrorKind::Expired,
+                    VerifyCode::CertHasExpired,
+                    "expired at",
+                    self.not_after,
+                )
             };
             return Err(Rejection::new(
                 kind,
+                code,
                 format!(
                     "the trust anchor \"{subject}\" {what} {} (checked at {}); RFC 5280 \
                      section 4.1.2.5: a certificate is only valid within its validity period",
@@ -109,7 +118,7 @@ mod tests {
         );
         let garbage = AnchorProfile::of(b"garbage");
         assert!(
-            matches!(&garbage.violation, Some((ChainErrorKind::Malformed, message))
+            matches!(&garbage.violation, Some((ChainErrorKind::Malformed, VerifyCode::Unspecified, message))
                 if message.starts_with("the trust anchor cannot be read")),
             "{garbage:?}"
         );
@@ -131,6 +140,7 @@ mod tests {
             .check(&root, true, testdata::LATER)
             .expect_err("expired anchor");
         assert_eq!(err.kind, ChainErrorKind::Expired);
+        assert_eq!(err.code, VerifyCode::CertHasExpired);
         assert!(
             err.reason
                 .contains("the trust anchor \"CN=certpolicy test root"),
@@ -140,6 +150,7 @@ mod tests {
         assert!(err.reason.contains("4.1.2.5"), "{err:?}");
         let err = anchor.check(&root, true, 0).expect_err("not yet valid");
         assert_eq!(err.kind, ChainErrorKind::NotYetValid);
+        assert_eq!(err.code, VerifyCode::CertNotYetValid);
         assert!(err.reason.contains("is not valid before"), "{err:?}");
         // Through the entry point, as path building sees it.
         let (leaf, int) = (testdata::leaf(), testdata::intermediate());

@@ -32,7 +32,12 @@
 //! A rejection carries a [`ChainErrorKind`]: [`ChainErrorKind::Expired`] and
 //! [`ChainErrorKind::NotYetValid`] for the anchor's validity, [`ChainErrorKind::Malformed`] for
 //! a certificate that cannot be read, and [`ChainErrorKind::Constraints`] for every profile
-//! rule.
+//! rule. It also carries OpenSSL's [`VerifyCode`] where OpenSSL has one for the rule: the
+//! anchor's validity (9, 10), a server certificate's extended key usage (26, RFC 5280 section
+//! 4.2.1.12), a CA certificate whose basic constraints or key usage do not allow certificate
+//! signing (79, `X509_V_ERR_INVALID_CA`, RFC 5280 sections 4.2.1.3 and 4.2.1.9), an anchor's
+//! unknown critical extension (34, RFC 5280 section 4.2); every other rule is
+//! [`VerifyCode::Unspecified`] (1).
 
 mod anchor;
 mod extensions;
@@ -55,26 +60,67 @@ use extensions::{
 use keys::check_public_key;
 use names::{check_leaf_common_name, check_leaf_san_names, check_subject_alt_name};
 
-use crate::error::ChainErrorKind;
+use crate::error::{ChainErrorKind, VerifyCode};
 
 /// The outcome of one rule: `Err` holds what is wrong, phrased to follow the certificate's
 /// name ("has no ...; RFC 5280 section ... requires ...").
 type Rule = Result<(), Cow<'static, str>>;
 
-/// Why a candidate path is rejected: the kind of failure, reported with the chain error, and
-/// the full explanation, which names the certificate and the rule it breaks.
+/// A broken rule of [`check_certificate`]: what is wrong, phrased as for [`Rule`], and
+/// OpenSSL's code for it. A [`Rule`]'s error converts to one with
+/// [`VerifyCode::Unspecified`]; [`Problem::coded`] gives a closer code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Problem {
+    code: VerifyCode,
+    text: Cow<'static, str>,
+}
+
+impl Problem {
+    /// Makes a rule's error a problem with `code`, for `map_err`.
+    fn coded(code: VerifyCode) -> impl Fn(Cow<'static, str>) -> Problem + Copy {
+        move |text| Problem { code, text }
+    }
+}
+
+impl From<Cow<'static, str>> for Problem {
+    fn from(text: Cow<'static, str>) -> Self {
+        Problem {
+            code: VerifyCode::Unspecified,
+            text,
+        }
+    }
+}
+
+impl From<&'static str> for Problem {
+    fn from(text: &'static str) -> Self {
+        Cow::Borrowed(text).into()
+    }
+}
+
+impl From<String> for Problem {
+    fn from(text: String) -> Self {
+        Cow::<'static, str>::Owned(text).into()
+    }
+}
+
+/// Why a candidate path is rejected: the kind of failure and OpenSSL's code for it, reported
+/// with the chain error, and the full explanation, which names the certificate and the rule it
+/// breaks.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Rejection {
     /// What kind of failure this is.
     pub(crate) kind: ChainErrorKind,
+    /// OpenSSL's number for the reason.
+    pub(crate) code: VerifyCode,
     /// The explanation, a sentence fragment that starts with the certificate's name.
     pub(crate) reason: String,
 }
 
 impl Rejection {
-    fn new(kind: ChainErrorKind, reason: impl Into<String>) -> Self {
+    fn new(kind: ChainErrorKind, code: VerifyCode, reason: impl Into<String>) -> Self {
         Self {
             kind,
+            code,
             reason: reason.into(),
         }
     }
@@ -142,13 +188,15 @@ pub(crate) fn check_path(
             };
             Rejection::new(
                 ChainErrorKind::Malformed,
+                VerifyCode::Unspecified,
                 format!("{name} cannot be read as an X.509 certificate: {err}"),
             )
         })?;
         check_certificate(&cert, role).map_err(|problem| {
             Rejection::new(
                 ChainErrorKind::Constraints,
-                format!("{} {problem}", who(role, cert.subject())),
+                problem.code,
+                format!("{} {}", who(role, cert.subject()), problem.text),
             )
         })?;
     }
@@ -171,15 +219,17 @@ pub(crate) fn check_pinned_leaf(
     let cert = parse(der).map_err(|err| {
         Rejection::new(
             ChainErrorKind::Malformed,
+            VerifyCode::Unspecified,
             format!("the server certificate cannot be read as an X.509 certificate: {err}"),
         )
     })?;
-    let rules = || -> Rule {
+    let rules = || -> Result<(), Problem> {
         check_public_key(cert.public_key())?;
         check_serial(cert.raw_serial())?;
         let exts = Extensions::collect(cert.extensions())?;
-        check_leaf_ext_key_usage(exts.ext_key_usage)?;
-        check_leaf_server_auth(exts.ext_key_usage)?;
+        let purpose = Problem::coded(VerifyCode::InvalidPurpose);
+        check_leaf_ext_key_usage(exts.ext_key_usage).map_err(purpose)?;
+        check_leaf_server_auth(exts.ext_key_usage).map_err(purpose)?;
         let subject_empty = cert.subject().iter().next().is_none();
         if let Some(san) = check_subject_alt_name(exts.subject_alt_name, subject_empty, Role::Leaf)?
         {
@@ -191,14 +241,21 @@ pub(crate) fn check_pinned_leaf(
     rules().map_err(|problem| {
         Rejection::new(
             ChainErrorKind::Constraints,
-            format!("the server certificate (a trust anchor) {problem}"),
+            problem.code,
+            format!("the server certificate (a trust anchor) {}", problem.text),
         )
     })
 }
 
 /// All the rules for one certificate in `role`. Rules about extensions apply to trust anchors
 /// only when they are X.509 v3 certificates: a v1 anchor is a bare trusted key with a name.
-fn check_certificate(cert: &X509Certificate<'_>, role: Role) -> Rule {
+///
+/// The OpenSSL codes: a CA certificate (an intermediate or the anchor) whose basic
+/// constraints or key usage break their rules is no valid CA for OpenSSL either
+/// ([`VerifyCode::InvalidCa`]), a server certificate's extended key usage rules are its
+/// purpose ([`VerifyCode::InvalidPurpose`]), an anchor's unknown critical extension is
+/// [`VerifyCode::UnhandledCriticalExtension`]; the rest is [`VerifyCode::Unspecified`].
+fn check_certificate(cert: &X509Certificate<'_>, role: Role) -> Result<(), Problem> {
     check_public_key(cert.public_key())?;
     if role != Role::Anchor {
         check_serial(cert.raw_serial())?;
@@ -214,8 +271,13 @@ fn check_certificate(cert: &X509Certificate<'_>, role: Role) -> Rule {
         .transpose()?;
     let is_ca = basic_constraints.as_ref().is_some_and(|bc| bc.ca);
 
-    check_basic_constraints(exts.basic_constraints, is_ca, role)?;
-    check_key_usage(exts.key_usage, is_ca)?;
+    let ca_rule = Problem::coded(if role == Role::Leaf {
+        VerifyCode::Unspecified
+    } else {
+        VerifyCode::InvalidCa
+    });
+    check_basic_constraints(exts.basic_constraints, is_ca, role).map_err(ca_rule)?;
+    check_key_usage(exts.key_usage, is_ca).map_err(ca_rule)?;
     check_subject_key_id(exts.subject_key_id, is_ca, role)?;
     check_authority_key_id(&exts, self_issued, role)?;
     check_name_constraints(exts.name_constraints, is_ca)?;
@@ -232,7 +294,8 @@ fn check_certificate(cert: &X509Certificate<'_>, role: Role) -> Rule {
     let san = check_subject_alt_name(exts.subject_alt_name, subject_empty, role)?;
     match role {
         Role::Leaf => {
-            check_leaf_ext_key_usage(exts.ext_key_usage)?;
+            check_leaf_ext_key_usage(exts.ext_key_usage)
+                .map_err(Problem::coded(VerifyCode::InvalidPurpose))?;
             if let Some(san) = &san {
                 check_leaf_san_names(san)?;
                 check_leaf_common_name(cert.subject(), san)?;
@@ -241,13 +304,16 @@ fn check_certificate(cert: &X509Certificate<'_>, role: Role) -> Rule {
         Role::Intermediate => {}
         Role::Anchor => {
             if let Some(ext) = exts.unknown_critical {
-                return Err(format!(
-                    "has a critical extension {} that is not understood; RFC 5280 section \
-                     4.2 requires rejecting a certificate with an unrecognised critical \
-                     extension",
-                    ext.oid.to_id_string()
-                )
-                .into());
+                return Err(Problem {
+                    code: VerifyCode::UnhandledCriticalExtension,
+                    text: format!(
+                        "has a critical extension {} that is not understood; RFC 5280 section \
+                         4.2 requires rejecting a certificate with an unrecognised critical \
+                         extension",
+                        ext.oid.to_id_string()
+                    )
+                    .into(),
+                });
             }
             if self_issued && exts.ext_key_usage.is_some() {
                 return Err(
@@ -315,6 +381,7 @@ mod tests {
         let leaf = testdata::leaf();
         let err = check_path(&[&leaf], b"garbage", &anchor, testdata::NOW).expect_err("junk");
         assert_eq!(err.kind, ChainErrorKind::Malformed, "{err:?}");
+        assert_eq!(err.code, VerifyCode::Unspecified);
         let err = check_chain(&[b"\x30\x03\x02\x01\x01"], testdata::NOW).expect_err("junk");
         assert!(
             err.reason
@@ -343,10 +410,31 @@ mod tests {
         leaf[at + 2] = 0x80;
         let err = check_chain(&[&leaf, &int], testdata::NOW).expect_err("negative serial");
         assert_eq!(err.kind, ChainErrorKind::Constraints);
+        assert_eq!(
+            err.code,
+            VerifyCode::Unspecified,
+            "OpenSSL has no code for it"
+        );
         assert!(
             err.reason
                 .starts_with("the server certificate has a negative serial number"),
             "{err:?}"
+        );
+    }
+
+    #[test]
+    fn problems_default_to_unspecified() {
+        let plain: Problem = "has a rule broken".into();
+        assert_eq!(plain.code, VerifyCode::Unspecified);
+        let owned: Problem = format!("has {} rules broken", 2).into();
+        assert_eq!(owned.text, "has 2 rules broken");
+        let coded = Problem::coded(VerifyCode::InvalidCa)("is no CA".into());
+        assert_eq!(
+            coded,
+            Problem {
+                code: VerifyCode::InvalidCa,
+                text: "is no CA".into()
+            }
         );
     }
 
