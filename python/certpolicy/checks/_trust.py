@@ -8,6 +8,7 @@ from pathlib import Path
 import certifi
 
 from certpolicy._util import core as _core
+from certpolicy.checks._system_store import add_system_anchors, system_sources
 from certpolicy.errors import MalformedInputError
 
 __all__ = ["TrustStore"]
@@ -26,7 +27,8 @@ def _as_bytes(data: bytes | bytearray | memoryview | str, what: str) -> bytes:
 class TrustStore:
     """A set of trust anchors (root certificates).
 
-    ``TrustStore()`` is empty; :meth:`default` holds the Mozilla roots shipped by ``certifi``.
+    ``TrustStore()`` is empty; :meth:`default` holds the Mozilla roots shipped by ``certifi``;
+    :meth:`system` the operating system's roots.
     Anchors are parsed once when added. Adding is safe while other threads verify: checks use
     a snapshot and never wait.
     """
@@ -41,6 +43,23 @@ class TrustStore:
         """The platform's roots: the ``certifi`` bundle (Mozilla's root program)."""
         store = cls()
         store.add_file(certifi.where())
+        return store
+
+    @classmethod
+    def system(cls) -> TrustStore:
+        """The operating system's roots, found as OpenSSL finds them.
+
+        ``$SSL_CERT_FILE`` and ``$SSL_CERT_DIR`` (several directories separated by
+        :data:`os.pathsep`) when set, else OpenSSL's default CA file and hashed directory
+        (``ssl.get_default_verify_paths()``); each variable replaces only its own default. In
+        a directory, hashed names (``openssl rehash``) and ``*.pem`` / ``*.crt`` files are
+        read, symlinks followed. An entry that cannot be read or parsed is skipped with a
+        WARNING on the ``certpolicy`` logger; a store left empty logs one too (and verifies
+        nothing: fail closed). Reading is bounded: files over 16 MiB, directory entries past
+        100,000 and anything past 256 MiB read in all are skipped.
+        """
+        store = cls()
+        add_system_anchors(store._core, system_sources())
         return store
 
     def add_pem(self, data: bytes | str) -> int:
