@@ -2,7 +2,12 @@
 verified-chain cache), hostname verification and certificate summaries, all in the Rust core."""
 
 from certpolicy.checks._cert_info import CertInfo, cert_info
-from certpolicy.checks._trust import TrustStore
+from certpolicy.checks._trust import (
+    DEFAULT_TRUST_SOURCES,
+    TRUST_SOURCES,
+    TrustStore,
+    resolve_trust_sources,
+)
 from certpolicy.checks._verify import (
     ChainCacheInfo,
     chain_cache_info,
@@ -14,12 +19,15 @@ from certpolicy.checks._verify import (
 )
 
 __all__ = [
+    "DEFAULT_TRUST_SOURCES",
+    "TRUST_SOURCES",
     "CertInfo",
     "ChainCacheInfo",
     "TrustStore",
     "cert_info",
     "chain_cache_info",
     "clear_chain_cache",
+    "resolve_trust_sources",
     "set_chain_cache_size",
     "verify_chain",
     "verify_chains",

@@ -242,10 +242,10 @@ def add_system_anchors(store: _core.TrustStore, sources: SystemSources) -> int:
             added = store.add_pem(bundle.encode("ascii"))
         except MalformedInputError as exc:  # only a full store: each was parsed already
             _skip("the system certificates", exc)
-    if len(store) == 0:
+    if not found:
         logger.warning(
             "system trust store: no certificate found (files: %s; directories: %s); "
-            "nothing verifies against this store",
+            "it adds no trust anchor",
             ", ".join(map(str, sources.files)) or "none",
             ", ".join(map(str, sources.directories)) or "none",
         )

@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Final
 
 import certifi
 
 from certpolicy._util import core as _core
 from certpolicy.checks._system_store import add_system_anchors, system_sources
-from certpolicy.errors import MalformedInputError
+from certpolicy.errors import ConfigError, MalformedInputError
 
-__all__ = ["TrustStore"]
+__all__ = ["DEFAULT_TRUST_SOURCES", "TRUST_SOURCES", "TrustStore", "resolve_trust_sources"]
+
+# The named sources of anchors a configuration may choose (docs/trust.md).
+TRUST_SOURCES: Final = ("certifi", "system")
+DEFAULT_TRUST_SOURCES: Final = ("certifi",)
 
 _PEM_MARKER = b"-----BEGIN"
 
@@ -62,6 +68,20 @@ class TrustStore:
         add_system_anchors(store._core, system_sources())
         return store
 
+    @classmethod
+    def from_sources(cls, sources: Iterable[str]) -> TrustStore:
+        """The anchors of the named sources together: ``"certifi"`` (:meth:`default`) and
+        ``"system"`` (:meth:`system`); none names an empty store. Raises ConfigError for
+        another name."""
+        given = sources if isinstance(sources, list | tuple | str) else list(sources)
+        chosen = resolve_trust_sources(given, where="TrustStore.from_sources")
+        store = cls()
+        if "certifi" in chosen:
+            store.add_file(certifi.where())
+        if "system" in chosen:
+            add_system_anchors(store._core, system_sources())
+        return store
+
     def add_pem(self, data: bytes | str) -> int:
         """Adds every certificate of a PEM document; returns how many were new.
 
@@ -92,3 +112,39 @@ class TrustStore:
 
     def __repr__(self) -> str:
         return f"<TrustStore with {len(self)} anchors>"
+
+
+def resolve_trust_sources(
+    sources: object, certifi_too: object = None, where: str = "trust sources"
+) -> tuple[str, ...]:
+    """The trust sources a configuration chooses, checked strictly.
+
+    ``sources`` is a list of names from :data:`TRUST_SOURCES` (an empty list: none), or None
+    when not given. ``certifi_too`` is the older ``defaults = true|false`` switch, or None when
+    not given: ``defaults = false`` means the sources without certifi. Given both, they must
+    agree. Neither: :data:`DEFAULT_TRUST_SOURCES`. Raises :class:`ConfigError` naming
+    ``where``."""
+    if certifi_too is not None and not isinstance(certifi_too, bool):
+        raise ConfigError(f"{where}: defaults must be true or false, not {certifi_too!r}")
+    if sources is None:
+        if certifi_too is None or certifi_too:
+            return DEFAULT_TRUST_SOURCES
+        return ()
+    if not isinstance(sources, list | tuple) or not all(isinstance(s, str) for s in sources):
+        raise ConfigError(
+            f"{where}: sources must be a list of names ({', '.join(TRUST_SOURCES)}), "
+            f"not {sources!r}"
+        )
+    unknown = [name for name in sources if name not in TRUST_SOURCES]
+    if unknown:
+        raise ConfigError(
+            f"{where}: unknown trust source(s) {', '.join(map(repr, unknown))}; "
+            f"choose from {', '.join(TRUST_SOURCES)}"
+        )
+    chosen = tuple(dict.fromkeys(sources))
+    if certifi_too is not None and certifi_too != ("certifi" in chosen):
+        raise ConfigError(
+            f"{where}: defaults = {str(certifi_too).lower()} contradicts sources = "
+            f"{list(chosen)!r} (defaults means the certifi source; set only sources)"
+        )
+    return chosen

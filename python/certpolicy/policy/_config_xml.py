@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from xml.parsers import expat
 
 from certpolicy._util import atomic_write_bytes, parse_flag
+from certpolicy.checks import DEFAULT_TRUST_SOURCES, TRUST_SOURCES
 from certpolicy.errors import ConfigError, PolicyError
 from certpolicy.policy._policy import DEFAULT_INSTANCE_HOSTS, Policy
 
@@ -27,6 +28,7 @@ __all__ = [
     "DEFAULTS",
     "DEFAULTS_MODES",
     "TARGET_ENDPOINT",
+    "TRUST_SOURCES_PARAMETER",
     "USE_INSTANCE_POLICY",
     "AgentConfig",
     "rewrite_parameters",
@@ -44,6 +46,9 @@ PASSWORD: Final = "mid.instance.password"
 # for intranet endpoints) or "upgrade" (intranet checks off, as for an upgraded agent).
 DEFAULTS: Final = "certpolicy.defaults"
 DEFAULTS_MODES: Final = ("fresh_install", "upgrade")
+# certpolicy's own parameter: where the trust anchors come from, a comma list of
+# certpolicy.checks.TRUST_SOURCES ("certifi", "system") or "none"; absent or empty: certifi.
+TRUST_SOURCES_PARAMETER: Final = "certpolicy.trust.sources"
 
 MAX_CONFIG_BYTES: Final = 8 * 1024 * 1024
 
@@ -54,6 +59,22 @@ def _bool(params: Mapping[str, str], name: str, default: bool) -> bool:
         return parse_flag(raw, default)
     except ValueError:
         raise ConfigError(f"config.xml parameter {name} is {raw!r}, not true or false") from None
+
+
+def _trust_sources(params: Mapping[str, str]) -> tuple[str, ...]:
+    raw = params.get(TRUST_SOURCES_PARAMETER, "")
+    names = [part.strip().lower() for part in raw.split(",")]
+    if names == [""]:
+        return DEFAULT_TRUST_SOURCES
+    if names == ["none"]:
+        return ()
+    if "" in names or not set(names) <= set(TRUST_SOURCES):
+        raise ConfigError(
+            f"config.xml parameter {TRUST_SOURCES_PARAMETER} is {raw!r}, not a comma list of "
+            + ", ".join(TRUST_SOURCES)
+            + ' (or "none")'
+        )
+    return tuple(dict.fromkeys(names))
 
 
 def _read_bytes(path: Path) -> bytes:
@@ -105,6 +126,7 @@ class AgentConfig:
     use_instance_policy: bool = False
     target_endpoint: str = "*.service-now.com"
     defaults: str = "fresh_install"
+    trust_sources: tuple[str, ...] = DEFAULT_TRUST_SOURCES
     parameters: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -136,6 +158,7 @@ class AgentConfig:
             use_instance_policy=_bool(params, USE_INSTANCE_POLICY, False),
             target_endpoint=params.get(TARGET_ENDPOINT, "").strip() or "*.service-now.com",
             defaults=defaults,
+            trust_sources=_trust_sources(params),
             parameters=dict(params),
         )
 
