@@ -18,6 +18,7 @@ from certpolicy.checks import (
     TrustStore,
     cert_info,
     chain_cache_info,
+    resolve_trust_sources,
     verify_chain,
     verify_hostname,
 )
@@ -673,7 +674,7 @@ def _agent_policies(
 
 def _engine_from_config_xml(cls: type[Engine], path: Path, defaults: str | None) -> Engine:
     config, composed, problem = _agent_policies(path, defaults)
-    trust = TrustStore.default()
+    trust = TrustStore.from_sources(config.trust_sources)
     own = path.parent / TRUST_FILE_BESIDE_CONFIG_XML
     if own.is_file():
         trust.add_file(own)
@@ -718,7 +719,7 @@ def _engine_from_toml(cls: type[Engine], path: Path, defaults: str | None) -> En
     trust_table = data.get("trust", {})
     if not isinstance(trust_table, dict):
         raise ConfigError(f"{path}: [trust] must be a table")
-    unknown_trust = set(trust_table) - {"defaults", "files", "store"}
+    unknown_trust = set(trust_table) - {"defaults", "files", "sources", "store"}
     if unknown_trust:
         raise ConfigError(f"{path}: [trust]: unknown key(s) {', '.join(sorted(unknown_trust))}")
     use_defaults = trust_table.get("defaults", True)
@@ -728,7 +729,9 @@ def _engine_from_toml(cls: type[Engine], path: Path, defaults: str | None) -> En
     files = trust_table.get("files", [])
     if not isinstance(files, list) or not all(isinstance(name, str) for name in files):
         raise ConfigError(f"{path}: [trust] files must be a list of file names")
-    trust = TrustStore.default() if use_defaults else TrustStore()
+    given_defaults = use_defaults if "defaults" in trust_table else None
+    sources = resolve_trust_sources(trust_table.get("sources"), given_defaults, f"{path}: [trust]")
+    trust = TrustStore.from_sources(sources)
     for name in files:
         trust.add_file(base / str(name))
     store = _toml_trust_store(path, trust_table)
