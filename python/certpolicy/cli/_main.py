@@ -21,6 +21,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, Final, NoReturn
 
 from certpolicy._util import core
+from certpolicy.cli._audit import add_audit_command
 from certpolicy.cli._cache import _cmd_cache_clear, _cmd_cache_show
 from certpolicy.cli._check import _cmd_check, _cmd_demo, _cmd_example, _cmd_verify
 from certpolicy.cli._common import (
@@ -205,6 +206,7 @@ def _parser() -> argparse.ArgumentParser:
         help="send NAME as SNI and check the certificate (and select the policy) for NAME, "
         "while connecting to the target",
     )
+    add_audit_command(sub, [configured, connection])
 
     verify = command(
         "verify",
