@@ -312,13 +312,20 @@ def _cmd_cache_clear(args: argparse.Namespace) -> int:
     """``certpolicy cache clear [--crl] [--ocsp]``: deletes the cache entries (a running
     agent keeps the answers it holds in memory, and downloads again when it needs to)."""
     settings = _engine(args).revocation
-    results: dict[str, dict[str, Any]] = {}
-    for kind in _kinds(args):
-        listing = _list(kind, settings)
+    listings = [_list(kind, settings) for kind in _kinds(args)]
+    for listing in listings:  # all or nothing: a cache that cannot be read stops the clear
         if listing.problem is not None:
-            raise NotADirectoryError(f"{kind} cache not cleared: {listing.problem}")
+            raise NotADirectoryError(
+                f"{listing.kind} cache not cleared (nothing was): {listing.problem}"
+            )
+    results: dict[str, dict[str, Any]] = {}
+    for listing in listings:
         entries, size = _clear(listing)
-        results[kind] = {"directory": str(listing.directory), "entries": entries, "bytes": size}
+        results[listing.kind] = {
+            "directory": str(listing.directory),
+            "entries": entries,
+            "bytes": size,
+        }
 
     def text() -> list[str]:
         return [

@@ -375,14 +375,22 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+_LOG_HANDLER: Final = "certpolicy-cli"
+
+
 def _configure_logging(verbosity: int) -> None:
-    """Reports carry the reasons; the engine's WARNING lines go to stderr only with -v."""
+    """Reports carry the reasons; the engine's WARNING lines go to stderr only with -v. The
+    handler of an earlier run in the same process is replaced, not added to."""
     logger = logging.getLogger("certpolicy")
+    for old in [h for h in logger.handlers if h.get_name() == _LOG_HANDLER]:
+        logger.removeHandler(old)
+        logger.setLevel(logging.NOTSET)
     if verbosity <= 0:
         if not logging.getLogger().handlers and not logger.handlers:
             logger.addHandler(logging.NullHandler())  # no "last resort" printing
         return
     handler = logging.StreamHandler(sys.stderr)
+    handler.set_name(_LOG_HANDLER)
     handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
     logger.addHandler(handler)
     logger.setLevel(logging.INFO if verbosity == 1 else logging.DEBUG)
