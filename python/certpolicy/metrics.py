@@ -20,6 +20,9 @@ The metrics (all labels are listed; counters end in ``_total`` as exposed):
 ``certpolicy_revocation_fetch_seconds{method}``           histogram   time per attempt
 ``certpolicy_revocation_cache_hits_total{method}``        counter     answers from a cache
 ``certpolicy_revocation_cache_misses_total{method}``      counter     lookups that had to fetch
+``certpolicy_chain_cache_hits_total``                     counter     verified-chain cache hits
+``certpolicy_chain_cache_misses_total``                   counter     and misses (process-wide)
+``certpolicy_chain_cache_entries``                        gauge       chains held (process-wide)
 ========================================================  ==========  ==========================
 
 docs/monitoring.md describes what each one counts.
@@ -35,6 +38,7 @@ from certpolicy.errors import ConfigError
 if TYPE_CHECKING:
     from prometheus_client.metrics_core import (
         CounterMetricFamily,
+        GaugeMetricFamily,
         HistogramMetricFamily,
         Metric,
     )
@@ -48,53 +52,85 @@ Stats = Callable[[], Mapping[str, Any]]
 # series from the start.
 METHODS: Final[tuple[str, ...]] = ("crl", "ocsp")
 
-# Every family: (name as given to prometheus_client, type, help). Counter names are given
-# without "_total", which prometheus_client appends.
-METRICS: Final[tuple[tuple[str, str, str], ...]] = (
-    ("certpolicy_checks", "counter", "Certificate checks, by policy."),
-    ("certpolicy_passed", "counter", "Checks in which nothing failed, by policy."),
-    ("certpolicy_rejected", "counter", "Checks that rejected the connection, by policy."),
+# Every family: (name as given to prometheus_client, type, labels, help). Counter names are
+# given without "_total", which prometheus_client appends.
+METRICS: Final[tuple[tuple[str, str, tuple[str, ...], str], ...]] = (
+    ("certpolicy_checks", "counter", ("policy",), "Certificate checks, by policy."),
+    ("certpolicy_passed", "counter", ("policy",), "Checks in which nothing failed, by policy."),
+    (
+        "certpolicy_rejected",
+        "counter",
+        ("policy",),
+        "Checks that rejected the connection, by policy.",
+    ),
     (
         "certpolicy_audited",
         "counter",
+        ("policy",),
         "Checks that failed under an audit-mode policy and let the connection through, by policy.",
     ),
     (
         "certpolicy_check_failures",
         "counter",
+        ("code",),
         "Findings by reason code: failed checks, and revocation unavailable but allowed.",
     ),
     (
         "certpolicy_revocation_fetches",
         "counter",
+        ("method",),
         "HTTP request attempts to CRL URLs and OCSP responders (retries count one each).",
     ),
     (
         "certpolicy_revocation_fetch_failures",
         "counter",
+        ("method",),
         "Revocation fetch attempts that gave no usable body.",
     ),
     (
         "certpolicy_revocation_fetch_bytes",
         "counter",
+        ("method",),
         "Response body bytes received by revocation fetches.",
     ),
     (
         "certpolicy_revocation_fetch_seconds",
         "histogram",
+        ("method",),
         "Time of each revocation fetch attempt, in seconds.",
     ),
     (
         "certpolicy_revocation_cache_hits",
         "counter",
+        ("method",),
         "Revocation answers served from memory or the disk cache without a fetch.",
     ),
     (
         "certpolicy_revocation_cache_misses",
         "counter",
+        ("method",),
         "Revocation lookups that found nothing usable cached.",
     ),
+    (
+        "certpolicy_chain_cache_hits",
+        "counter",
+        (),
+        "Verified-chain cache hits (process-wide, shared by every engine).",
+    ),
+    (
+        "certpolicy_chain_cache_misses",
+        "counter",
+        (),
+        "Verified-chain cache misses (process-wide, shared by every engine).",
+    ),
+    (
+        "certpolicy_chain_cache_entries",
+        "gauge",
+        (),
+        "Verified chains held in the cache (process-wide, shared by every engine).",
+    ),
 )
+
 # The latency buckets' upper bounds (seconds), as the revocation counters keep them
 # (certpolicy.revocation._stats.LATENCY_BUCKETS): a method not counted yet shows them at 0.
 LATENCY_BOUNDS: Final[tuple[float, ...]] = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -105,6 +141,7 @@ class _Client(NamedTuple):
     """What is used of prometheus_client."""
 
     counter: type[CounterMetricFamily]
+    gauge: type[GaugeMetricFamily]
     histogram: type[HistogramMetricFamily]
     registry: CollectorRegistry
     go_float: Callable[[float], str]
@@ -114,7 +151,11 @@ def _prometheus_client() -> _Client:
     """prometheus_client, imported when first needed (it is an optional extra)."""
     try:
         import prometheus_client
-        from prometheus_client.metrics_core import CounterMetricFamily, HistogramMetricFamily
+        from prometheus_client.metrics_core import (
+            CounterMetricFamily,
+            GaugeMetricFamily,
+            HistogramMetricFamily,
+        )
         from prometheus_client.utils import floatToGoString
     except ImportError as exc:
         raise ConfigError(
@@ -122,7 +163,11 @@ def _prometheus_client() -> _Client:
             "pip install certpolicy[prometheus]"
         ) from exc
     return _Client(
-        CounterMetricFamily, HistogramMetricFamily, prometheus_client.REGISTRY, floatToGoString
+        CounterMetricFamily,
+        GaugeMetricFamily,
+        HistogramMetricFamily,
+        prometheus_client.REGISTRY,
+        floatToGoString,
     )
 
 
@@ -199,21 +244,21 @@ class EngineCollector:
             family("certpolicy_revocation_cache_misses").add_metric(
                 [str(method)], _number(counted.get("misses"))
             )
+        chain_cache = _mapping(stats.get("chain_cache"))
+        for key in ("hits", "misses", "entries"):
+            if key in chain_cache:
+                family(f"certpolicy_chain_cache_{key}").add_metric([], _number(chain_cache[key]))
         yield from families.values()
 
     def _families(self) -> Iterator[Metric]:
-        core = self._client
-        for name, kind, text in METRICS:
-            if name.startswith("certpolicy_revocation_"):
-                labels = ["method"]
-            elif name == "certpolicy_check_failures":
-                labels = ["code"]
-            else:
-                labels = ["policy"]
+        client = self._client
+        for name, kind, labels, text in METRICS:
             if kind == "histogram":
-                yield core.histogram(name, text, labels=labels)
+                yield client.histogram(name, text, labels=list(labels))
+            elif kind == "gauge":
+                yield client.gauge(name, text, labels=list(labels))
             else:
-                yield core.counter(name, text, labels=labels)
+                yield client.counter(name, text, labels=list(labels))
 
     def _buckets(self, counted: Mapping[str, Any]) -> list[tuple[str, float]]:
         """The cumulative buckets, sorted by bound, "+Inf" last (the attempt count when the
