@@ -409,6 +409,20 @@ def test_proposed_policies_replace_the_current_ones(lab: Lab) -> None:
     assert "mode" in result.stderr
 
 
+def test_endpoints_from_standard_input(lab: Lab) -> None:
+    result = subprocess.run(
+        [*CLI, "audit", "-", "--config", str(lab.config), "--json", "-"],
+        input=lab.endpoints.read_text(),
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        check=False,
+    )
+    assert result.returncode == 1, result.stderr
+    data = json.loads(result.stdout)
+    assert [e["endpoint"] for e in data["endpoints"]] == list(lab.expected)
+
+
 def test_duplicates_checked_once(lab: Lab, tmp_path: Path) -> None:
     accepted = next(e for e, v in lab.expected.items() if v[0] == "accepted")
     path = tmp_path / "dup.txt"
@@ -538,6 +552,9 @@ def test_reports_written_atomically(lab: Lab) -> None:
     assert json_file.stat().st_mode & 0o777 == 0o640
     assert json.loads(json_file.read_text())["summary"]["endpoints"] == 6
     assert html_file.read_text().startswith("<!DOCTYPE html>")
+    umask = os.umask(0o022)
+    os.umask(umask)
+    assert html_file.stat().st_mode & 0o777 == 0o666 & ~umask  # a new file: the usual mode
     assert sorted(p.name for p in out.iterdir()) == ["audit.html", "audit.json"]  # no temp
 
 

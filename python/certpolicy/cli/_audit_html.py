@@ -76,7 +76,8 @@ th button { font: inherit; font-weight: 600; border: 0; background: none; paddin
   cursor: pointer; color: inherit; }
 th[aria-sort="ascending"] button::after { content: " \\25B2"; }
 th[aria-sort="descending"] button::after { content: " \\25BC"; }
-td.endpoint, td.policy { overflow-wrap: anywhere; }
+td.endpoint, td.policy { overflow-wrap: break-word; }
+td.line, td.expires, td.mode { white-space: nowrap; }
 td.detail { overflow-wrap: anywhere; max-width: 46ch; color: #3d444d; }
 .status { font-weight: 600; }
 .code { display: block; font: 12px ui-monospace, SFMono-Regular, Menlo, monospace;
