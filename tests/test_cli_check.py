@@ -436,3 +436,23 @@ def test_check_in_a_real_process_exits_3_for_a_closed_port(site: Site) -> None:
     )
     assert result.returncode == 3, result.stdout + result.stderr
     assert "unreachable: 127.0.0.1:" in result.stdout
+
+
+def test_a_name_idna_refuses_is_an_input_error(
+    site: Site, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad_name = "a" * 70 + ".example"  # a DNS label is at most 63 octets
+    with sni_server([site.leaf, site.intermediate], site.leaf, tmp_path) as server:
+        code, data = check(
+            capsys,
+            f"127.0.0.1:{server.port}",
+            "--servername",
+            bad_name,
+            "--config",
+            str(site.config),
+        )
+        assert server.seen() == []  # no handshake was attempted
+    assert code == 2
+    entry = endpoint(data)
+    assert entry["status"] == "invalid"
+    assert str(entry["error"]).startswith("bad target: ")

@@ -17,6 +17,7 @@ from certpolicy.cli._common import (
     EXIT_FAILED,
     EXIT_OK,
     EXIT_UNREACHABLE,
+    EXIT_USAGE,
     UsageError,
     _certificates_in,
     _emit,
@@ -211,7 +212,10 @@ def _check_one(engine: Engine, target: _Target, args: argparse.Namespace) -> dic
     except OSError as exc:
         reason = _unreachable_reason(exc, target, args.timeout)
         return {**entry, "status": "unreachable", "ok": False, "error": reason}
-    except (CertPolicyError, ValueError) as exc:  # e.g. an IDNA-invalid name
+    except ValueError as exc:  # e.g. a name IDNA cannot encode: the input is at fault
+        reason = str(exc) or type(exc).__name__
+        return {**entry, "status": "invalid", "ok": False, "error": f"bad target: {reason}"}
+    except CertPolicyError as exc:
         reason = str(exc) or type(exc).__name__
         return {**entry, "status": "rejected", "ok": False, "error": f"cannot check: {reason}"}
     status = "accepted" if report.ok else "rejected"
@@ -219,9 +223,12 @@ def _check_one(engine: Engine, target: _Target, args: argparse.Namespace) -> dic
 
 
 def _check_exit_code(results: list[dict[str, Any]]) -> int:
-    """1 if any endpoint was rejected, else 3 if any was unreachable, else 0: a rejection is
-    a finding about a certificate; an unreachable endpoint is only the lack of one."""
+    """2 if a target was invalid (found only when connecting, e.g. a name IDNA refuses),
+    else 1 if any endpoint was rejected, else 3 if any was unreachable, else 0: a rejection
+    is a finding about a certificate; an unreachable endpoint is only the lack of one."""
     statuses = {item["status"] for item in results}
+    if "invalid" in statuses:
+        return EXIT_USAGE
     if "rejected" in statuses:
         return EXIT_FAILED
     if "unreachable" in statuses:
@@ -258,6 +265,9 @@ def _cmd_check(args: argparse.Namespace) -> int:
             elif item["status"] == "unreachable":
                 lines.append(f"unreachable: {item['error']}")
                 lines.append("verdict:  UNREACHABLE (no certificate to judge)")
+            elif item["status"] == "invalid":
+                lines.append(f"error: {item['error']}")
+                lines.append("verdict:  NOT CHECKED (bad target)")
             else:
                 lines.append(f"error: {item['error']}")
                 lines.append("verdict:  REJECTED")

@@ -37,6 +37,10 @@ def _store_file(args: argparse.Namespace, command: str) -> Path:
     return Path(os.path.realpath(trust_store_file(config)))
 
 
+def _certificates(count: int) -> str:
+    return f"{count} certificate{'' if count == 1 else 's'}"
+
+
 def _anchor(der: bytes) -> dict[str, Any]:
     """An anchor's summary."""
     info = cert_info(der)
@@ -48,10 +52,12 @@ def _anchor(der: bytes) -> dict[str, Any]:
     }
 
 
-def _anchor_lines(anchors: list[dict[str, Any]]) -> list[str]:
+def _anchor_lines(anchors: list[dict[str, Any]], *, mark_others: bool) -> list[str]:
+    """Two lines an anchor; with ``mark_others`` those not in the store file say so."""
     lines = []
     for anchor in anchors:
-        mark = "" if anchor.get("in_store_file", True) else "  (not from the store file)"
+        other = mark_others and not anchor.get("in_store_file", True)
+        mark = "  (not from the store file)" if other else ""
         lines.append(f"{anchor['subject']}{mark}")
         lines.append(f"    sha256 {anchor['sha256']}  not after {anchor['not_after'][:10]}")
     return lines
@@ -83,8 +89,8 @@ def _cmd_trust_list(args: argparse.Namespace) -> int:
         elif not exists:
             head = f"no trust store file yet at {target} (trust import creates it)"
         else:
-            head = f"trust store file {target}: {len(anchors)} certificates"
-        return [head, *_anchor_lines(anchors)]
+            head = f"trust store file {target}: {_certificates(len(anchors))}"
+        return [head, *_anchor_lines(anchors, mark_others=target is not None)]
 
     _emit(args.json, {"store": store, "exists": exists, "anchors": anchors}, text)
     return EXIT_OK
@@ -167,7 +173,7 @@ def _cmd_trust_remove(args: argparse.Namespace) -> int:
         if deleted:
             lines.append(f"trust store: {target} deleted (no certificate left)")
         else:
-            lines.append(f"trust store: {target} ({count} certificates)")
+            lines.append(f"trust store: {target} ({_certificates(count)})")
         lines.append("running agents keep the anchors they loaded until they restart")
         return lines
 
