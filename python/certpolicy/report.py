@@ -162,7 +162,8 @@ class Report:
                     "method": a.method,
                     "status": a.status,
                     "source": a.source,
-                    "certificate": getattr(a, "certificate", ""),
+                    "certificate": a.certificate,
+                    "depth": a.depth,
                     "detail": a.detail,
                 }
                 for a in self.revocation.answers
