@@ -212,13 +212,14 @@ def test_bad_lines_are_a_usage_error_naming_each_line(tmp_path: Path) -> None:
         "<script>alert(1)</script>\n"
         "host.example.com:0\n"
         "host.example.com:99999\n"
-        "ok2.example.com\n",
+        "ok2.example.com\n"
+        f"{'a' * 64}.example.com\n",
     )
     with pytest.raises(UsageError) as caught:
         read_targets(path)
     message = str(caught.value)
-    assert message.startswith("5 bad line(s) in the endpoints file (nothing was checked)")
-    for number in (2, 3, 4, 5, 6):
+    assert message.startswith("6 bad line(s) in the endpoints file (nothing was checked)")
+    for number in (2, 3, 4, 5, 6, 8):
         assert f"{path}:{number}: " in message
     assert f"{path}:1:" not in message
     assert f"{path}:7:" not in message

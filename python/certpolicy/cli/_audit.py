@@ -86,13 +86,19 @@ class Target:
 
 def _host_ok(host: str) -> bool:
     """An IP literal, or a name made of letters, digits, ``.``, ``-``, ``_`` (and non-ASCII
-    letters, IDNA-encoded later): nothing a resolver should be asked about otherwise."""
+    letters) that IDNA can encode: nothing a resolver should be asked about otherwise."""
     try:
         ipaddress.ip_address(host)
         return True
     except ValueError:
         pass
-    return all(ch.isalnum() or ch in ".-_" for ch in host) and not host.startswith((".", "-"))
+    if not all(ch.isalnum() or ch in ".-_" for ch in host) or host.startswith((".", "-")):
+        return False
+    try:
+        host.encode("idna")  # what the socket does with the name: refused here, not later
+    except UnicodeError:
+        return False
+    return True
 
 
 def _parse_line(text: str) -> tuple[str, int] | str | None:
@@ -324,7 +330,9 @@ def _entry(target: Target, item: dict[str, Any]) -> dict[str, Any]:
     report = item.get("report")
     if isinstance(report, Report):
         return {**entry, "verdict": _verdict(report), "report": _report_json(report), "error": None}
-    verdict = "unreachable" if item.get("status") == "unreachable" else "rejected"
+    # "invalid" (a name only the connection found bad; the file check refuses those first):
+    # no certificate to judge either.
+    verdict = "rejected" if item.get("status") == "rejected" else "unreachable"
     error = str(item.get("error") or "cannot check")
     return {**entry, "verdict": verdict, "report": None, "error": error}
 
