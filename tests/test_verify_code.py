@@ -249,6 +249,18 @@ def test_hostname_mismatch_is_62(shared: Pki, trust: cp.TrustStore, tmp_path: Pa
     assert openssl == 62
 
 
+def test_ip_address_mismatch_is_64(shared: Pki, trust: cp.TrustStore, tmp_path: Path) -> None:
+    # OpenSSL tells an address mismatch (64) from a name mismatch (62); so do we.
+    elsewhere = shared.intermediate.issue_leaf(["elsewhere.example", "192.0.2.7"])
+    chain = [elsewhere, shared.intermediate]
+    with tls_server(chain, elsewhere.key_pem, tmp_path) as server:
+        with pytest.raises(cp.HostnameMismatchError) as handshake:
+            _handshake(cp.Engine(NO_REVOCATION, trust).ssl_context(), server.port, "127.0.0.1")
+        openssl = _openssl_code(shared.root, server.port, "127.0.0.1", hostname=True)
+    assert handshake.value.verify_code == 64
+    assert openssl == 64
+
+
 def test_revocation_unavailable_is_3(shared: Pki, trust: cp.TrustStore, tmp_path: Path) -> None:
     # The shared leaf names no CRL or OCSP URL: nothing can answer, and the policy fails closed.
     config = cp.RevocationConfig(cache_dir=tmp_path)

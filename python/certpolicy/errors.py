@@ -8,6 +8,7 @@ Failed certificate checks are :class:`CertificateCheckError`, which is also an
 
 from __future__ import annotations
 
+import ipaddress
 import ssl
 from collections.abc import Sequence
 from typing import Any
@@ -115,6 +116,16 @@ class HostnameMismatchError(CertificateCheckError):
         super().__init__(message, report=report)
         self.host = host
         self.presented = list(presented)
+        if host is not None and _is_ip_literal(host):
+            self.verify_code = 64  # X509_V_ERR_IP_ADDRESS_MISMATCH, as OpenSSL reports it
+
+
+def _is_ip_literal(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]").split("%", 1)[0])
+    except ValueError:
+        return False
+    return True
 
 
 class CertificateRevokedError(CertificateCheckError):

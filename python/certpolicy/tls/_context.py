@@ -58,7 +58,8 @@ _CLIENT_ONLY: Final = (
     "ssl.create_default_context(ssl.Purpose.CLIENT_AUTH))"
 )
 
-_X509_V_ERR_HOSTNAME_MISMATCH: Final = 62
+# X509_V_ERR_HOSTNAME_MISMATCH and X509_V_ERR_IP_ADDRESS_MISMATCH: a name or address check.
+_X509_V_ERR_NAME_MISMATCHES: Final = (62, 64)
 
 # The C context type under ssl.SSLContext: its attribute descriptors are used directly, so
 # nothing here goes through ssl.py's setters (see the properties of PolicySSLContext).
@@ -475,7 +476,7 @@ def _withheld(error: ssl.SSLCertVerificationError, host: str | None) -> Certific
         f"certificate check failed for {host}: {reason} (checked during the handshake, "
         "as a client certificate is loaded; it was not sent)"
     )
-    if error.verify_code == _X509_V_ERR_HOSTNAME_MISMATCH:
+    if error.verify_code in _X509_V_ERR_NAME_MISMATCHES:
         failure: CertificateCheckError = HostnameMismatchError(message, host)
     else:
         failure = ChainError(message, "untrusted")
