@@ -15,7 +15,7 @@ import pytest
 import certpolicy as cp
 from certpolicy.revocation import MethodAnswer, RevocationChecker, default_methods
 from certpolicy.revocation._stats import LATENCY_BUCKETS, FetchCounters
-from certpolicy.revocation.crl import Fetcher
+from certpolicy.revocation.crl import CrlFetchError, Fetcher
 
 import crl_pki as c
 from crl_server import CrlSite, crl_site
@@ -223,6 +223,18 @@ def test_a_redirect_is_an_attempt_but_no_failure(site, pki, tmp_path: Path, chec
     assert checker.check_path([leaf.der, intermediate.der, root.der]).status == "good"
     crl = checker.stats()["fetches"]["crl"]
     assert (crl["count"], crl["failures"]) == (2, 0)
+
+
+def test_one_redirect_too_many_is_a_failure(site, tmp_path: Path) -> None:
+    site.redirects["/loop.crl"] = "/loop.crl"
+    config = cp.RevocationConfig(cache_dir=tmp_path, timeout=2.0, retry=cp.Retry(attempts=1))
+    fetcher = Fetcher(config)
+    with pytest.raises(CrlFetchError):
+        fetcher.fetch(site.url("/loop.crl"))
+    counted = fetcher.counters.snapshot()
+    # Three redirects followed (crl._fetch.MAX_REDIRECTS), the fourth refused.
+    assert (counted["count"], counted["failures"]) == (4, 1)
+    assert site.count("/loop.crl") == 4
 
 
 def test_latency_buckets_are_cumulative(site, pki, tmp_path: Path, checkers: list) -> None:

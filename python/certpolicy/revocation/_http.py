@@ -278,14 +278,25 @@ class BackoffRetry(Urllib3Retry):
         attempt failed or was redirected: the fetch's :class:`~._stats.FetchRecord` counts
         it, and the next attempt's time starts."""
         record = _stats.current_record()
-        if record is not None:
-            redirected = response is not None and bool(response.get_redirect_location())
-            record.end(failed=not redirected, status=None if response is None else response.status)
+        status = None if response is None else response.status
+        # A redirect followed is an attempt but no failure, unless it is one too many.
+        redirected = response is not None and bool(response.get_redirect_location())
+        if record is not None and not redirected:
+            record.end(failed=True, status=status)
         fetch = _current_fetch()
         if fetch is not None and fetch.cancelled:
+            if record is not None:
+                record.end(failed=True, status=status)
             raise FetchCancelled("the fetch was cancelled: its deadline has passed")
-        retry = super().increment(method, url, response, error, _pool, _stacktrace)
+        # Below, ending the attempt again is a no-op unless it was a redirect.
+        try:
+            retry = super().increment(method, url, response, error, _pool, _stacktrace)
+        except BaseException:
+            if record is not None:
+                record.end(failed=True, status=status)  # one redirect too many
+            raise
         if record is not None:
+            record.end(failed=False, status=status)  # a redirect followed
             record.begin()
         return retry
 
