@@ -41,6 +41,20 @@ class MethodAnswer:
     certificate: str = ""
     depth: int | None = None
 
+    def about(self, certificate: str, depth: int | None = None) -> MethodAnswer:
+        """This answer, naming ``certificate`` (and ``depth``). (A direct copy: faster than
+        ``dataclasses.replace`` on the path of every check.)"""
+        return MethodAnswer(
+            self.method,
+            self.status,
+            self.source,
+            self.detail,
+            self.revoked_at,
+            self.reason,
+            certificate,
+            depth,
+        )
+
     @property
     def about_ca(self) -> bool:
         """Whether the answer is about a CA certificate of the path (not the leaf)."""

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 from typing import Any, Final
 
 from certpolicy.checks import cert_info
@@ -129,9 +128,7 @@ class RevocationChecker:
             label = certificate_label(info["subject"], leaf=index == 0)
             definitive = False
             for name in _ORDER[self.config.method]:
-                answer = replace(
-                    self._ask(name, cert, issuer, at, budget), certificate=label, depth=index
-                )
+                answer = self._ask(name, cert, issuer, at, budget).about(label, index)
                 answers.append(answer)
                 if answer.status == "revoked":
                     return PathAnswer(

@@ -240,9 +240,7 @@ class CrlChecker:
         except CertPolicyError as exc:
             return MethodAnswer("crl", "unavailable", "", f"unreadable certificate: {exc}")
         answer = self._check_certificate(info, cert, issuer, at)
-        return replace(
-            answer, certificate=certificate_label(info["subject"], leaf=not info["is_ca"])
-        )
+        return answer.about(certificate_label(info["subject"], leaf=not info["is_ca"]))
 
     def _check_certificate(
         self, info: CertInfo, cert: bytes, issuer: bytes, at: dt.datetime | None

@@ -7,7 +7,6 @@ takes at most ``RevocationConfig.deadline`` in all (``_budget``)."""
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import hashlib
 import logging
@@ -108,9 +107,7 @@ class OcspChecker:
         except CertPolicyError as exc:
             return MethodAnswer("ocsp", "unavailable", "", f"cannot build a request: {exc}")
         answer = self._check_certificate(cert, issuer, at, urls, plain_request)
-        return dataclasses.replace(
-            answer, certificate=certificate_label(info["subject"], leaf=not info["is_ca"])
-        )
+        return answer.about(certificate_label(info["subject"], leaf=not info["is_ca"]))
 
     def _check_certificate(
         self,
