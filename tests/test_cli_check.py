@@ -443,16 +443,13 @@ def test_a_name_idna_refuses_is_an_input_error(
 ) -> None:
     bad_name = "a" * 70 + ".example"  # a DNS label is at most 63 octets
     with sni_server([site.leaf, site.intermediate], site.leaf, tmp_path) as server:
-        code, data = check(
-            capsys,
-            f"127.0.0.1:{server.port}",
-            "--servername",
-            bad_name,
-            "--config",
-            str(site.config),
-        )
-        assert server.seen() == []  # no handshake was attempted
-    assert code == 2
-    entry = endpoint(data)
-    assert entry["status"] == "invalid"
-    assert str(entry["error"]).startswith("bad target: ")
+        good = f"127.0.0.1:{server.port}"
+        for args in (
+            [good, "--servername", bad_name],
+            [good, f"{bad_name}:{server.port}", "--resolve", f"{bad_name}:{server.port}:127.0.0.1"],
+        ):
+            code = main(["check", *args, "--config", str(site.config), "--json"])
+            error = json.loads(capsys.readouterr().out)
+            assert code == 2
+            assert f"{bad_name!r} is not a host name" in error["error"]
+        assert server.seen() == []  # refused before anything was connected

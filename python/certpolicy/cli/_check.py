@@ -125,6 +125,20 @@ def _name_key(host: str) -> str:
     return host.lower().removesuffix(".")
 
 
+def _require_host_name(name: str, where: str) -> None:
+    """A name the resolver and SNI can carry (IDNA), or an IP literal; else a usage error
+    before anything is connected."""
+    try:
+        ipaddress.ip_address(name)
+        return
+    except ValueError:
+        pass
+    try:
+        name.encode("idna")
+    except UnicodeError as exc:
+        raise UsageError(f"{where}: {name!r} is not a host name ({exc})") from None
+
+
 def _targets(args: argparse.Namespace) -> list[_Target]:
     """Every target parsed, with its --resolve address and --servername; any bad target or
     --resolve entry is a usage error before anything is connected."""
@@ -135,12 +149,15 @@ def _targets(args: argparse.Namespace) -> list[_Target]:
             raise UsageError(f"--resolve: two addresses for {name}:{number}")
         resolved[(name, number)] = ip
     server_name: str | None = args.servername
-    if server_name is not None and not server_name.strip():
-        raise UsageError("--servername: empty name")
+    if server_name is not None:
+        if not server_name.strip():
+            raise UsageError("--servername: empty name")
+        _require_host_name(server_name, "--servername")
     targets = []
     used = set()
     for text in args.targets:
         host, port = parse_endpoint(text)
+        _require_host_name(host, text)
         key = (_name_key(host), port)
         address = resolved.get(key)
         if address is not None:
