@@ -8,6 +8,7 @@
 
 mod crl;
 mod errors;
+mod keystore;
 mod ocsp;
 mod policy;
 mod trust_store;
@@ -21,6 +22,8 @@ mod _core {
 
     #[pymodule_export]
     use super::crl::{Crl, RevokedEntry};
+    #[pymodule_export]
+    use super::keystore::read_keystore;
     #[pymodule_export]
     use super::ocsp::{OcspAnswer, ocsp_check_response, ocsp_request};
     #[pymodule_export]
@@ -63,6 +66,9 @@ mod _core {
     /// entry can cost, so a byte bound on the cache is a bound on its entries.
     #[pymodule_export]
     const MAX_CACHED_CHAIN_BYTES: usize = certpolicy_core::chain::MAX_CACHED_CHAIN_BYTES;
+    /// The largest keystore file read (JKS, JCEKS, PKCS#12), in bytes.
+    #[pymodule_export]
+    const MAX_KEYSTORE_BYTES: usize = certpolicy_core::keystore::MAX_KEYSTORE_BYTES;
     /// The verified-chain cache's shards: its capacity is a multiple of this.
     #[pymodule_export]
     const CHAIN_CACHE_SHARDS: usize = certpolicy_core::chain::SHARDS;
