@@ -179,3 +179,16 @@ def ocsp_check_response(
     nonce: bytes | None = None,
     max_age: int | None = None,
 ) -> OcspAnswer: ...
+
+# --- keystores (rust/bindings/src/keystore.rs) ---
+
+__all__ += ["MAX_KEYSTORE_BYTES", "read_keystore"]
+
+MAX_KEYSTORE_BYTES: Final[int]
+
+# (kind: "jks" | "jceks" | "pkcs12", integrity_checked, [(alias, DER)], [(alias, reason)]).
+# Raises certpolicy.errors.MalformedInputError whose `keystore_error` attribute is
+# "malformed", "integrity", "password_required", "unsupported" or "too_costly".
+def read_keystore(
+    data: bytes, password: str | None = None
+) -> tuple[str, bool, list[tuple[str | None, bytes]], list[tuple[str | None, str]]]: ...

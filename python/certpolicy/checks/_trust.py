@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import ssl
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Final
@@ -20,6 +22,8 @@ TRUST_SOURCES: Final = ("certifi", "system")
 DEFAULT_TRUST_SOURCES: Final = ("certifi",)
 
 _PEM_MARKER = b"-----BEGIN"
+
+logger = logging.getLogger("certpolicy")
 
 
 def _as_bytes(data: bytes | bytearray | memoryview | str, what: str) -> bytes:
@@ -103,6 +107,72 @@ class TrustStore:
             return self.add_pem(data)
         return 1 if self._core.add_der(data) else 0
 
+    def add_keystore(
+        self, path: str | os.PathLike[str], password: str | bytes | None = None
+    ) -> int:
+        """Adds the trusted-certificate entries of a Java keystore (JKS, JCEKS) or a PKCS#12
+        file; returns how many were new.
+
+        PKCS#12 trust stores written by keytool or ``cryptography``'s
+        ``serialize_java_truststore`` import as they are: the certificates marked trusted.
+        In other PKCS#12 files every certificate is an anchor except a private key's own.
+        Private-key entries are never anchors, nor are their certificate chains in a Java
+        keystore. With ``password`` (str; bytes are read as UTF-8) the file's integrity is
+        checked first: the JKS keyed digest or the PKCS#12 MAC; without one nothing is
+        authenticated (a WARNING says so), as keytool allows, and encrypted PKCS#12
+        certificates cannot be read. All or nothing: a wrong password, a tampered, truncated
+        or unreadable file raises :class:`MalformedInputError` (its ``keystore_error``
+        attribute: "integrity", "password_required", "malformed", "unsupported",
+        "too_costly", or "unreadable") and adds none.
+        """
+        where = os.fspath(path)
+        if isinstance(password, bytes):
+            try:
+                password = password.decode("utf-8")
+            except UnicodeDecodeError:
+                raise _keystore_error(
+                    where, "malformed", "the password bytes are not UTF-8"
+                ) from None
+        elif password is not None and not isinstance(password, str):
+            raise TypeError(f"password must be str, bytes or None, not {type(password).__name__}")
+        data = _read_keystore_file(where)
+        try:
+            kind, checked, anchors, skipped = _core.read_keystore(data, password)
+        except MalformedInputError as exc:
+            reason = getattr(exc, "keystore_error", "malformed")
+            raise _keystore_error(where, reason, str(exc)) from None
+        staged = _core.TrustStore()
+        for alias, der in anchors:
+            try:
+                staged.add_der(der)
+            except MalformedInputError as exc:
+                raise _keystore_error(where, "malformed", f"entry {alias!r}: {exc}") from None
+        for alias, reason in skipped:
+            logger.info("keystore %s: entry %r skipped: %s", where, alias, reason)
+        if not checked:
+            logger.warning(
+                "keystore %s: integrity not checked (%s): its certificates are trusted as read",
+                where,
+                "no password given" if password is None else "the file has no MAC",
+                extra={"keystore": where, "keystore_kind": kind},
+            )
+        if not anchors:
+            logger.warning(
+                "keystore %s (%s): no trusted certificate entry; nothing added", where, kind
+            )
+            return 0
+        pem = "".join(ssl.DER_cert_to_PEM_cert(der) for der in staged.certificates())
+        added = self.add_pem(pem)
+        logger.info(
+            "keystore %s (%s): %d trusted certificate(s), %d new; %d entries skipped",
+            where,
+            kind,
+            len(anchors),
+            added,
+            len(skipped),
+        )
+        return added
+
     def certificates(self) -> list[bytes]:
         """The anchors' certificates (DER), in the order they were added."""
         return self._core.certificates()
@@ -112,6 +182,30 @@ class TrustStore:
 
     def __repr__(self) -> str:
         return f"<TrustStore with {len(self)} anchors>"
+
+
+def _keystore_error(where: str, reason: str, message: str) -> MalformedInputError:
+    error = MalformedInputError(f"keystore {where!r}: {message}")
+    error.keystore_error = reason  # type: ignore[attr-defined]
+    return error
+
+
+def _read_keystore_file(where: str) -> bytes:
+    """The bytes of a keystore file, at most MAX_KEYSTORE_BYTES (read no further)."""
+    limit = _core.MAX_KEYSTORE_BYTES
+    try:
+        with open(where, "rb") as file:
+            # The size first, so an oversized file is refused without reading it.
+            oversized = os.fstat(file.fileno()).st_size > limit
+            data = b"" if oversized else file.read(limit + 1)
+            oversized = oversized or len(data) > limit
+    except OSError as exc:
+        raise _keystore_error(where, "unreadable", f"cannot read: {exc.strerror or exc}") from exc
+    if oversized:
+        raise _keystore_error(
+            where, "too_costly", f"larger than {limit} bytes; keystores are far smaller"
+        )
+    return data
 
 
 def resolve_trust_sources(
