@@ -2,6 +2,7 @@
 verified-chain cache), hostname verification and certificate summaries, all in the Rust core."""
 
 from certpolicy.checks._cert_info import CertInfo, cert_info
+from certpolicy.checks._keystore import KeystoreContents, read_keystore
 from certpolicy.checks._trust import (
     DEFAULT_TRUST_SOURCES,
     TRUST_SOURCES,
@@ -23,10 +24,12 @@ __all__ = [
     "TRUST_SOURCES",
     "CertInfo",
     "ChainCacheInfo",
+    "KeystoreContents",
     "TrustStore",
     "cert_info",
     "chain_cache_info",
     "clear_chain_cache",
+    "read_keystore",
     "resolve_trust_sources",
     "set_chain_cache_size",
     "verify_chain",

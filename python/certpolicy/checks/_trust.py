@@ -12,6 +12,7 @@ from typing import Final
 import certifi
 
 from certpolicy._util import core as _core
+from certpolicy.checks._keystore import keystore_error, read_keystore
 from certpolicy.checks._system_store import add_system_anchors, system_sources
 from certpolicy.errors import ConfigError, MalformedInputError
 
@@ -125,37 +126,14 @@ class TrustStore:
         attribute: "integrity", "password_required", "malformed", "unsupported",
         "too_costly", or "unreadable") and adds none.
         """
-        where = os.fspath(path)
-        if isinstance(password, bytes):
-            try:
-                password = password.decode("utf-8")
-            except UnicodeDecodeError:
-                raise _keystore_error(
-                    where, "malformed", "the password bytes are not UTF-8"
-                ) from None
-        elif password is not None and not isinstance(password, str):
-            raise TypeError(f"password must be str, bytes or None, not {type(password).__name__}")
-        data = _read_keystore_file(where)
-        try:
-            kind, checked, anchors, skipped = _core.read_keystore(data, password)
-        except MalformedInputError as exc:
-            reason = getattr(exc, "keystore_error", "malformed")
-            raise _keystore_error(where, reason, str(exc)) from None
+        contents = read_keystore(path, password)
+        where, kind, anchors = contents.path, contents.kind, contents.anchors
         staged = _core.TrustStore()
         for alias, der in anchors:
             try:
                 staged.add_der(der)
             except MalformedInputError as exc:
-                raise _keystore_error(where, "malformed", f"entry {alias!r}: {exc}") from None
-        for alias, reason in skipped:
-            logger.info("keystore %s: entry %r skipped: %s", where, alias, reason)
-        if not checked:
-            logger.warning(
-                "keystore %s: integrity not checked (%s): its certificates are trusted as read",
-                where,
-                "no password given" if password is None else "the file has no MAC",
-                extra={"keystore": where, "keystore_kind": kind},
-            )
+                raise keystore_error(where, "malformed", f"entry {alias!r}: {exc}") from None
         if not anchors:
             logger.warning(
                 "keystore %s (%s): no trusted certificate entry; nothing added", where, kind
@@ -169,7 +147,7 @@ class TrustStore:
             kind,
             len(anchors),
             added,
-            len(skipped),
+            len(contents.skipped),
         )
         return added
 
@@ -182,30 +160,6 @@ class TrustStore:
 
     def __repr__(self) -> str:
         return f"<TrustStore with {len(self)} anchors>"
-
-
-def _keystore_error(where: str, reason: str, message: str) -> MalformedInputError:
-    error = MalformedInputError(f"keystore {where!r}: {message}")
-    error.keystore_error = reason  # type: ignore[attr-defined]
-    return error
-
-
-def _read_keystore_file(where: str) -> bytes:
-    """The bytes of a keystore file, at most MAX_KEYSTORE_BYTES (read no further)."""
-    limit = _core.MAX_KEYSTORE_BYTES
-    try:
-        with open(where, "rb") as file:
-            # The size first, so an oversized file is refused without reading it.
-            oversized = os.fstat(file.fileno()).st_size > limit
-            data = b"" if oversized else file.read(limit + 1)
-            oversized = oversized or len(data) > limit
-    except OSError as exc:
-        raise _keystore_error(where, "unreadable", f"cannot read: {exc.strerror or exc}") from exc
-    if oversized:
-        raise _keystore_error(
-            where, "too_costly", f"larger than {limit} bytes; keystores are far smaller"
-        )
-    return data
 
 
 def resolve_trust_sources(

@@ -1,0 +1,90 @@
+"""Keystores as sources of trust anchors: the trusted certificates of a Java keystore (JKS,
+JCEKS) or a PKCS#12 file, read and checked by the Rust core (``certpolicy_core::keystore``).
+``TrustStore.add_keystore`` adds them; the command line reads them to write its store file."""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+
+from certpolicy._util import core as _core
+from certpolicy.errors import MalformedInputError
+
+__all__ = ["KeystoreContents", "read_keystore"]
+
+logger = logging.getLogger("certpolicy")
+
+
+@dataclass(frozen=True, slots=True)
+class KeystoreContents:
+    """What a keystore holds, as far as trust is concerned.
+
+    ``kind`` is "jks", "jceks" or "pkcs12"; ``integrity_checked`` is True when a password was
+    given and the file's digest or MAC verified with it (False without a password, or for a
+    PKCS#12 file that has no MAC: the certificates are then unauthenticated); ``anchors``
+    are the trusted certificates as (alias, DER), in file order; ``skipped`` the other
+    entries as (alias, reason)."""
+
+    path: str
+    kind: str
+    integrity_checked: bool
+    anchors: tuple[tuple[str | None, bytes], ...]
+    skipped: tuple[tuple[str | None, str], ...]
+
+
+def keystore_error(where: str, reason: str, message: str) -> MalformedInputError:
+    """A MalformedInputError naming the file, with ``keystore_error`` set to ``reason``."""
+    error = MalformedInputError(f"keystore {where!r}: {message}")
+    error.keystore_error = reason  # type: ignore[attr-defined]
+    return error
+
+
+def _read_file(where: str) -> bytes:
+    """The bytes of a keystore file, at most MAX_KEYSTORE_BYTES (read no further)."""
+    limit = _core.MAX_KEYSTORE_BYTES
+    try:
+        with open(where, "rb") as file:
+            # The size first, so an oversized file is refused without reading it.
+            oversized = os.fstat(file.fileno()).st_size > limit
+            data = b"" if oversized else file.read(limit + 1)
+            oversized = oversized or len(data) > limit
+    except OSError as exc:
+        raise keystore_error(where, "unreadable", f"cannot read: {exc.strerror or exc}") from exc
+    if oversized:
+        raise keystore_error(
+            where, "too_costly", f"larger than {limit} bytes; keystores are far smaller"
+        )
+    return data
+
+
+def read_keystore(
+    path: str | os.PathLike[str], password: str | bytes | None = None
+) -> KeystoreContents:
+    """Reads a keystore (see :meth:`certpolicy.TrustStore.add_keystore`). Logs the skipped
+    entries at INFO and an unchecked integrity at WARNING; raises MalformedInputError with a
+    ``keystore_error`` reason."""
+    where = os.fspath(path)
+    if isinstance(password, bytes):
+        try:
+            password = password.decode("utf-8")
+        except UnicodeDecodeError:
+            raise keystore_error(where, "malformed", "the password bytes are not UTF-8") from None
+    elif password is not None and not isinstance(password, str):
+        raise TypeError(f"password must be str, bytes or None, not {type(password).__name__}")
+    data = _read_file(where)
+    try:
+        kind, checked, anchors, skipped = _core.read_keystore(data, password)
+    except MalformedInputError as exc:
+        reason = getattr(exc, "keystore_error", "malformed")
+        raise keystore_error(where, reason, str(exc)) from None
+    for alias, reason in skipped:
+        logger.info("keystore %s: entry %r skipped: %s", where, alias, reason)
+    if not checked:
+        logger.warning(
+            "keystore %s: integrity not checked (%s): its certificates are trusted as read",
+            where,
+            "no password given" if password is None else "the file has no MAC",
+            extra={"keystore": where, "keystore_kind": kind},
+        )
+    return KeystoreContents(where, kind, checked, tuple(anchors), tuple(skipped))
