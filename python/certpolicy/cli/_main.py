@@ -261,11 +261,18 @@ def _parser() -> argparse.ArgumentParser:
     trust_import = command(
         "import",
         _cmd_trust_import,
-        "add certificates (PEM/DER) to the trust store file the config names",
+        "add certificates (PEM/DER, or a keystore's trusted entries) to the trust store file",
         parents=[configured],
         group=trust_sub,
     )
-    trust_import.add_argument("file")
+    trust_import.add_argument("file", help="PEM/DER certificates, or a JKS/JCEKS/PKCS#12 keystore")
+    storepass = trust_import.add_mutually_exclusive_group()
+    storepass.add_argument(
+        "--storepass", help="the keystore's password (else $CERTPOLICY_STOREPASS)"
+    )
+    storepass.add_argument(
+        "--storepass-file", metavar="FILE", help="read the keystore's password from FILE"
+    )
     trust_list = command(
         "list",
         _cmd_trust_list,

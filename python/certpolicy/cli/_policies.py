@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from certpolicy._util import atomic_write_bytes
-from certpolicy.checks import TrustStore, cert_info
+from certpolicy.checks import TrustStore, cert_info, read_keystore
 from certpolicy.cli._common import (
     CONFIG_ENV,
     EXIT_FAILED,
@@ -24,6 +24,7 @@ from certpolicy.cli._common import (
     _pem,
 )
 from certpolicy.engine import trust_store_file
+from certpolicy.errors import MalformedInputError
 from certpolicy.policy import Policy, PolicySet
 
 
@@ -92,13 +93,67 @@ def _cmd_policy_select(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# The keystore password when neither --storepass nor --storepass-file is given.
+STOREPASS_ENV = "CERTPOLICY_STOREPASS"
+_KEYSTORE_MAGIC = (b"\xfe\xed\xfe\xed", b"\xce\xce\xce\xce")  # JKS, JCEKS
+
+
+def _is_keystore(path: str) -> bool:
+    """True for a JKS/JCEKS keystore (by its magic) or a PKCS#12 file (DER: a SEQUENCE
+    whose first element is INTEGER 3, the PFX version; a certificate starts with a
+    SEQUENCE)."""
+    try:
+        with open(path, "rb") as file:
+            head = file.read(8)
+    except OSError:
+        return False  # _certificates_in says why
+    if head[:4] in _KEYSTORE_MAGIC:
+        return True
+    if len(head) < 2 or head[0] != 0x30:
+        return False
+    length_octets = head[1] & 0x7F if head[1] & 0x80 else 0
+    return head[2 + length_octets : 5 + length_octets] == b"\x02\x01\x03"
+
+
+def _storepass(args: argparse.Namespace) -> str | None:
+    """The keystore password: --storepass, the first line of --storepass-file, or
+    $CERTPOLICY_STOREPASS; None when none is given."""
+    if args.storepass is not None:
+        return str(args.storepass)
+    if args.storepass_file is not None:
+        try:
+            text = Path(args.storepass_file).read_text("utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(f"cannot read --storepass-file {args.storepass_file}: {exc}") from exc
+        lines = text.splitlines()
+        return lines[0] if lines else ""
+    return os.environ.get(STOREPASS_ENV)
+
+
 def _cmd_trust_import(args: argparse.Namespace) -> int:
-    """``certpolicy trust import``."""
+    """``certpolicy trust import`` (certificates, or the trusted entries of a keystore)."""
     config = _config_path(args)
     if not config:
         raise UsageError(f"trust import needs --config (or {CONFIG_ENV}) naming the agent's config")
     target = Path(os.path.realpath(trust_store_file(config)))
-    new_certs = _certificates_in(args.file)
+    keystore: dict[str, Any] | None = None
+    if _is_keystore(args.file):
+        contents = read_keystore(args.file, _storepass(args))
+        if not contents.anchors:
+            raise MalformedInputError(
+                f"keystore {args.file!r} ({contents.kind}) has no trusted certificate entry"
+            )
+        new_certs = [der for _, der in contents.anchors]
+        keystore = {
+            "kind": contents.kind,
+            "integrity_checked": contents.integrity_checked,
+            "trusted_entries": len(contents.anchors),
+            "skipped": [{"alias": a, "reason": r} for a, r in contents.skipped],
+        }
+    else:
+        if args.storepass is not None or args.storepass_file is not None:
+            raise UsageError(f"{args.file} is not a keystore: --storepass applies to keystores")
+        new_certs = _certificates_in(args.file)
     TrustStore().add_pem(b"".join(_pem(d) for d in new_certs))  # all parse as anchors, or none
     original = target.read_bytes() if target.is_file() else b""
     existing = _certificates_in(target) if original else []
@@ -124,12 +179,24 @@ def _cmd_trust_import(args: argparse.Namespace) -> int:
     count = len(existing) + len(appended)
 
     def text() -> list[str]:
-        lines = [f"added {e['subject']} (sha256 {e['sha256'][:16]}...)" for e in added]
+        lines = []
+        if keystore is not None:
+            lines.append(
+                f"keystore {args.file} ({keystore['kind']}): {keystore['trusted_entries']} "
+                f"trusted certificate(s), {len(keystore['skipped'])} other entries skipped"
+            )
+            if not keystore["integrity_checked"]:
+                lines.append(
+                    "warning: integrity not checked (no password, or the file has no MAC): "
+                    "the certificates are trusted as read"
+                )
+        lines += [f"added {e['subject']} (sha256 {e['sha256'][:16]}...)" for e in added]
         lines += [f"already trusted: {e['subject']}" for e in present]
         lines.append(f"trust store: {target} ({count} certificates)")
         return lines
 
-    _emit(args.json, {"store": str(target), "added": added, "already_present": present}, text)
+    result = {"store": str(target), "added": added, "already_present": present}
+    _emit(args.json, {**result, "keystore": keystore}, text)
     return EXIT_OK
 
 
