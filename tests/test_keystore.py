@@ -330,3 +330,16 @@ def test_password_type_is_strict(tmp_path: Path) -> None:
     with pytest.raises(TypeError, match="password must be"):
         cp.TrustStore().add_keystore(path, 1234)  # type: ignore[arg-type]
     expect_error(path, b"\xff", "malformed")
+
+
+JAVA_CACERTS = Path("/etc/ssl/certs/java/cacerts")  # Debian's ca-certificates-java
+
+
+@pytest.mark.skipif(not JAVA_CACERTS.is_file(), reason=f"no {JAVA_CACERTS} on this machine")
+def test_the_system_java_cacerts_imports_as_it_is() -> None:
+    store = cp.TrustStore()
+    # Debian writes it as a JKS keystore with Java's well-known password.
+    added = store.add_keystore(JAVA_CACERTS, "changeit")
+    assert added > 50
+    assert len(store) == added
+    expect_error(JAVA_CACERTS, "not-changeit", "integrity")
