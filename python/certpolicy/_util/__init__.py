@@ -1,9 +1,11 @@
-"""Small helpers every layer shares: atomic writes, UTC times, flag strings, deadlines and
-the size limits of the Rust core. Private: nothing here is part of the public API."""
+"""Small helpers every layer shares: atomic writes, UTC times, flag strings, deadlines,
+HTTP fetches that can be closed at their deadline, single-flight calls, and the size
+limits of the Rust core. Private: nothing here is part of the public API."""
 
 from certpolicy._util._atomic import atomic_write_bytes
 from certpolicy._util._deadline import within
 from certpolicy._util._flags import parse_flag
+from certpolicy._util._http import Fetch, FetchCancelled, cancellable, closable, current_fetch
 from certpolicy._util._limits import (
     CLOCK_SKEW,
     CLOCK_SKEW_SECONDS,
@@ -12,6 +14,7 @@ from certpolicy._util._limits import (
     MAX_OCSP_RESPONSE_BYTES,
 )
 from certpolicy._util._native import Crl, RevokedEntry, core
+from certpolicy._util._single_flight import FlightTimeout, SingleFlight
 from certpolicy._util._time import as_utc, from_unix, iso_z, unix_seconds
 
 __all__ = [
@@ -21,10 +24,17 @@ __all__ = [
     "MAX_OCSP_NONCE_BYTES",
     "MAX_OCSP_RESPONSE_BYTES",
     "Crl",
+    "Fetch",
+    "FetchCancelled",
+    "FlightTimeout",
     "RevokedEntry",
+    "SingleFlight",
     "as_utc",
     "atomic_write_bytes",
+    "cancellable",
+    "closable",
     "core",
+    "current_fetch",
     "from_unix",
     "iso_z",
     "parse_flag",

@@ -1,4 +1,5 @@
-"""Single-flight: at most one fetch per key at a time. Concurrent callers wait for the
+"""Single-flight: at most one fetch per key at a time (the CRL and OCSP fetchers and the
+fetcher of missing intermediates each keep one). Concurrent callers wait for the
 running call and share its outcome (its result, or its exception). A waiter that waits
 longer than its bound gets :class:`FlightTimeout` and fails closed; it never starts a
 second fetch of what is already being fetched. The lock guards only the table of calls,

@@ -1,26 +1,14 @@
 """The HTTP client side shared by the CRL and OCSP fetchers: urllib3 pools and a ``Retry``
 with exponential backoff and jitter, configured from :class:`RevocationConfig`, and
-:func:`bounded`, which runs one fetch in a thread of its own under a deadline and, when the
-deadline passes, closes the fetch's sockets so that its thread ends at once instead of
-lingering (with its connection) until its per-read timeouts run out.
-
-How a fetch's sockets are reached: the pools of a fetcher (:func:`closable`) make
-connections that, in a fetch thread, hand that thread's :class:`_Fetch` a handle on their
-socket as soon as it is connected. Past the deadline the fetch is cancelled: every connection
-it used is shut down (a blocked read, write or TLS handshake returns at once), a retry or a
-backoff wait in progress ends, and no new attempt starts. Only a TCP connect or a DNS lookup
-in progress cannot be interrupted; it ends with its own timeout (``RevocationConfig.timeout``)
-and the connection it makes is shut down at once.
+:func:`bounded`, which runs one fetch under a deadline (and, inside a revocation decision, no
+later than the decision's own), closing the fetch's sockets when it passes (the mechanics are
+in ``certpolicy/_util/_http.py``).
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
 import random
-import socket
 import ssl
-import threading
 from collections.abc import Callable
 from itertools import takewhile
 from types import TracebackType
@@ -28,15 +16,11 @@ from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 import certifi
 import urllib3
-from urllib3.connection import HTTPConnection, HTTPSConnection
-from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
-from urllib3.exceptions import HTTPError
-from urllib3.poolmanager import pool_classes_by_scheme as _URLLIB3_POOL_CLASSES
 from urllib3.util import Retry as Urllib3Retry
 from urllib3.util import Timeout
 
+from certpolicy._util import FetchCancelled, cancellable, closable, current_fetch
 from certpolicy._util import core as _core
-from certpolicy._util import within
 from certpolicy.revocation import _budget, _stats
 from certpolicy.revocation._config import Retry, RevocationConfig
 
@@ -68,13 +52,6 @@ _PLAIN_SSL_CONTEXT = ssl.SSLContext
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 
 
-# --- fetches that can be closed from outside ----------------------------------------------
-
-
-class FetchCancelled(HTTPError):
-    """Raised in a fetch thread whose deadline has passed (its caller has given up)."""
-
-
 class FetchTimeout(TimeoutError):
     """A fetch outlived its time and was cancelled (its sockets are closed).
     ``remembered`` is False when the revocation deadline cut it short before it had one
@@ -87,122 +64,6 @@ class FetchTimeout(TimeoutError):
 
 class DeadlinePassed(TimeoutError):
     """The revocation deadline had passed before the fetch started: nothing was sent."""
-
-
-class _Fetch:
-    """One fetch running in its own thread, and a handle on each connection it used: a
-    duplicate of the connection's socket (``os.dup``), which the thread that gave up on the
-    fetch can shut down while the fetch thread is blocked on the original (in a read, a
-    write or the TLS handshake). Shutting a socket down acts on the connection, whichever
-    descriptor it goes through; a duplicate of our own is never closed and reused under us.
-    The duplicates are closed when the fetch thread ends (:meth:`release`)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._seen: list[socket.socket] = []  # the sockets adopted (kept for identity)
-        self._handles: list[socket.socket] = []
-        self._released = False
-
-    @property
-    def cancelled(self) -> bool:
-        return self._stop.is_set()
-
-    def wait(self, seconds: float) -> None:
-        """Sleeps ``seconds`` (a retry's backoff), or less when cancelled meanwhile."""
-        self._stop.wait(seconds)
-
-    def adopt(self, sock: socket.socket | None) -> None:
-        """Called in the fetch thread with a new connection's socket, and with the socket of
-        a connection about to send a request (a reused one). After the cancellation, the
-        connection is shut down at once and the fetch stops."""
-        with self._lock:
-            new = sock is not None and all(seen is not sock for seen in self._seen)
-            if sock is not None and new and not self._released:
-                self._seen.append(sock)
-                with contextlib.suppress(OSError, ValueError):
-                    self._handles.append(socket.socket(fileno=os.dup(sock.fileno())))
-            if self.cancelled:
-                self._shut_all()
-        if self.cancelled:
-            raise FetchCancelled("the fetch was cancelled: its deadline has passed")
-
-    def cancel(self) -> None:
-        """Shuts down every connection of the fetch: a blocked read or write returns at
-        once, and the fetch makes no further attempt."""
-        self._stop.set()
-        with self._lock:
-            self._shut_all()
-
-    def release(self) -> None:
-        """Closes the duplicates (the fetch thread is done with its connections)."""
-        with self._lock:
-            self._released = True
-            handles, self._handles, self._seen = self._handles, [], []
-        for handle in handles:
-            handle.close()
-
-    def _shut_all(self) -> None:
-        for handle in self._handles:
-            with contextlib.suppress(OSError):
-                handle.shutdown(socket.SHUT_RDWR)
-
-
-_local = threading.local()
-
-
-def _current_fetch() -> _Fetch | None:
-    fetch: _Fetch | None = getattr(_local, "fetch", None)
-    return fetch
-
-
-def _adopted(sock: socket.socket | None) -> None:
-    fetch = _current_fetch()
-    if fetch is not None:
-        fetch.adopt(sock)
-
-
-class _ClosableHTTPConnection(HTTPConnection):
-    """A connection that hands the fetch of its thread a handle on its socket: when it is
-    made (before any TLS handshake), and before each request (a reused connection)."""
-
-    def _new_conn(self) -> socket.socket:
-        sock = super()._new_conn()
-        _adopted(sock)
-        return sock
-
-    def request(self, *args: Any, **kwargs: Any) -> None:
-        _adopted(self.sock)
-        super().request(*args, **kwargs)
-
-
-class _ClosableHTTPSConnection(_ClosableHTTPConnection, HTTPSConnection):
-    """The https:// :class:`_ClosableHTTPConnection` (the same two hooks, on urllib3's TLS
-    connection, which derives from its plain one)."""
-
-
-class _ClosableHTTPConnectionPool(HTTPConnectionPool):
-    ConnectionCls = _ClosableHTTPConnection
-
-
-class _ClosableHTTPSConnectionPool(HTTPSConnectionPool):
-    ConnectionCls = _ClosableHTTPSConnection
-
-
-_CLOSABLE_POOLS: dict[str, type[HTTPConnectionPool]] = {
-    "http": _ClosableHTTPConnectionPool,
-    "https": _ClosableHTTPSConnectionPool,
-}
-
-
-def closable(manager: urllib3.PoolManager) -> urllib3.PoolManager:
-    """``manager``, whose pools made from now on use connections a fetch can close at its
-    deadline. A manager with pool classes of its own is left as it is (its fetches still
-    end, with their per-read timeouts)."""
-    classes = manager.pool_classes_by_scheme
-    if classes is not _CLOSABLE_POOLS and dict(classes) == dict(_URLLIB3_POOL_CLASSES):
-        manager.pool_classes_by_scheme = _CLOSABLE_POOLS
-    return manager
 
 
 def bounded(what: str, seconds: float, work: Callable[[], T], *, timeout: float) -> T:
@@ -220,20 +81,9 @@ def bounded(what: str, seconds: float, work: Callable[[], T], *, timeout: float)
             raise DeadlinePassed(f"{_budget.passed_reason(budget)}; not asked")
         if left < seconds:
             seconds, cut_by_decision = left, True
-    fetch = _Fetch()
-
-    def run() -> T:
-        _local.fetch = fetch
-        try:
-            return work()
-        finally:
-            _local.fetch = None
-            fetch.release()
-
     try:
-        return within(seconds, what, run)
+        return cancellable(what, seconds, work)
     except TimeoutError as exc:
-        fetch.cancel()
         if cut_by_decision and budget is not None:
             message = f"{what} did not finish within the revocation deadline ({budget.seconds:g} s)"
             raise FetchTimeout(message, remembered=seconds >= timeout) from None
@@ -283,7 +133,7 @@ class BackoffRetry(Urllib3Retry):
         redirected = response is not None and bool(response.get_redirect_location())
         if record is not None and not redirected:
             record.end(failed=True, status=status)
-        fetch = _current_fetch()
+        fetch = current_fetch()
         if fetch is not None and fetch.cancelled:
             if record is not None:
                 record.end(failed=True, status=status)
@@ -303,7 +153,7 @@ class BackoffRetry(Urllib3Retry):
     def sleep(self, response: BaseHTTPResponse | None = None) -> None:
         """The backoff wait, cut short when the fetch is cancelled meanwhile. (Retry-After
         is never respected, see :meth:`from_config`.)"""
-        fetch = _current_fetch()
+        fetch = current_fetch()
         if fetch is None:
             super().sleep(response)
         else:

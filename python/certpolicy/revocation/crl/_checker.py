@@ -35,14 +35,21 @@ from typing import Any
 
 import urllib3
 
-from certpolicy._util import CLOCK_SKEW_SECONDS, Crl, as_utc, from_unix, iso_z
+from certpolicy._util import (
+    CLOCK_SKEW_SECONDS,
+    Crl,
+    FlightTimeout,
+    SingleFlight,
+    as_utc,
+    from_unix,
+    iso_z,
+)
 from certpolicy.checks import CertInfo, cert_info
 from certpolicy.errors import CertPolicyError, CrlError
 from certpolicy.revocation import _budget
 from certpolicy.revocation._answers import MethodAnswer, certificate_label
 from certpolicy.revocation._config import RevocationConfig
 from certpolicy.revocation._http import held_against_url
-from certpolicy.revocation._single_flight import FlightTimeout, SingleFlight
 from certpolicy.revocation._stats import CacheCounters
 from certpolicy.revocation.crl._cache import CrlDiskCache, Metadata
 from certpolicy.revocation.crl._fetch import ATTEMPT_TIMEOUTS, CrlFetchError, Fetcher

@@ -14,14 +14,13 @@ import threading
 import time
 from typing import Any
 
-from certpolicy._util import CLOCK_SKEW, as_utc
+from certpolicy._util import CLOCK_SKEW, FlightTimeout, SingleFlight, as_utc
 from certpolicy.checks import cert_info
 from certpolicy.errors import CertPolicyError
 from certpolicy.revocation import _budget
 from certpolicy.revocation._answers import MethodAnswer, certificate_label
 from certpolicy.revocation._config import RevocationConfig
 from certpolicy.revocation._http import held_against_url
-from certpolicy.revocation._single_flight import FlightTimeout, SingleFlight
 from certpolicy.revocation._stats import CacheCounters
 from certpolicy.revocation.ocsp._cache import CachedAnswer, OcspDiskCache, OcspMemoryCache
 from certpolicy.revocation.ocsp._fetch import OcspFetcher, OcspFetchError
