@@ -1,5 +1,6 @@
 """Writes the seed corpora of the fuzz targets (seeds/<target>/) from the test data of
-certpolicy-core: rust/core/testdata, rust/core/src/crl/testdata, rust/core/src/ocsp/testdata.
+certpolicy-core: rust/core/testdata, rust/core/src/crl/testdata, rust/core/src/ocsp/testdata,
+rust/core/src/keystore/testdata.
 
 Run from anywhere with python3 (standard library only): python3 fuzz/make_seeds.py.
 Multi-part seeds are joined by SEP, the separator of fuzz/src/lib.rs; the first byte of such a
@@ -15,6 +16,7 @@ CORE = FUZZ.parent / "rust" / "core"
 PKI = CORE / "testdata"
 CRL = CORE / "src" / "crl" / "testdata"
 OCSP = CORE / "src" / "ocsp" / "testdata"
+KEYSTORE = CORE / "src" / "keystore" / "testdata"
 SEP = "\u2702".encode()
 
 
@@ -172,6 +174,24 @@ def seeds() -> dict[str, dict[str, bytes]]:
         "crl": read(CRL, "crl.pem"),
         "crlf": ca_pem.replace(b"\n", b"\r\n"),
     }
+
+    # Keystores: flags byte 1 reads with the seeds' password ("changeit"), 0 without one.
+    java = ["trust.jks", "trust.jceks", "identity.jks", "secret.jceks"]
+    out["jks"] = {}
+    for name in java:
+        stem = name.replace(".", "_")
+        out["jks"][stem] = bytes([1]) + read(KEYSTORE, name)
+        out["jks"][stem + "_unchecked"] = bytes([0]) + read(KEYSTORE, name)
+    out["pkcs12"] = {
+        name.rsplit(".", 1)[0].replace("-", "_"): bytes([1]) + read(KEYSTORE, name)
+        for name in sorted(p.name for p in KEYSTORE.iterdir() if p.suffix in (".p12", ".pkcs12"))
+    }
+    out["pkcs12"]["noenc_unchecked"] = bytes([0]) + read(
+        KEYSTORE, "cryptography-truststore-noenc.p12"
+    )
+    out["pkcs12"]["noenc_empty_password"] = bytes([2]) + read(
+        KEYSTORE, "cryptography-truststore-noenc.p12"
+    )
     return out
 
 

@@ -217,14 +217,15 @@ pub fn read_keystore(data: &[u8], password: Option<&str>) -> Result<Keystore, Ke
             ),
         ));
     }
-    match data.get(..4) {
-        Some(magic) if magic == jks::JKS_MAGIC || magic == jks::JCEKS_MAGIC => {
-            jks::read(data, password)
-        }
-        Some([0x30, ..]) => pkcs12::read(data, password),
-        _ => Err(KeystoreError::malformed(
+    if data.starts_with(&jks::JKS_MAGIC) || data.starts_with(&jks::JCEKS_MAGIC) {
+        jks::read(data, password)
+    } else if data.first() == Some(&0x30) {
+        // A DER SEQUENCE, however short: the PKCS#12 reader says what is wrong with it.
+        pkcs12::read(data, password)
+    } else {
+        Err(KeystoreError::malformed(
             "not a keystore: neither JKS, JCEKS nor PKCS#12 (DER)",
-        )),
+        ))
     }
 }
 
@@ -237,6 +238,15 @@ mod tests {
         for data in [&b""[..], b"\xfe\xed", b"hello world", b"\xfe\xed\xfe\xed"] {
             let err = read_keystore(data, None).expect_err("garbage");
             assert_eq!(err.kind, KeystoreErrorKind::Malformed, "{data:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn any_der_sequence_goes_to_the_pkcs12_reader() {
+        // Found by the pkcs12 fuzz target: a lone 0x30 was "not a keystore" from
+        // read_keystore but a malformed PFX from pkcs12::read.
+        for data in [&b"\x30"[..], b"\x30\x00", b"\x30\x03\x02\x01"] {
+            assert_eq!(read_keystore(data, None), pkcs12::read(data, None));
         }
     }
 

@@ -683,6 +683,7 @@ mod tests {
     const OPENSSL_LEGACY: &[u8] = include_bytes!("testdata/openssl-legacy.p12");
     const OPENSSL_3DES: &[u8] = include_bytes!("testdata/openssl-3des.p12");
     const OPENSSL_NOKEYS: &[u8] = include_bytes!("testdata/openssl-nokeys.p12");
+    const OPENSSL_ITER1: &[u8] = include_bytes!("testdata/openssl-iter1.p12");
     const PY_TRUST: &[u8] = include_bytes!("testdata/cryptography-truststore.p12");
     const PY_TRUST_NOENC: &[u8] = include_bytes!("testdata/cryptography-truststore-noenc.p12");
     const PY_IDENTITY: &[u8] = include_bytes!("testdata/cryptography-identity.p12");
@@ -744,6 +745,9 @@ mod tests {
             );
         }
         let store = read(OPENSSL_NOKEYS, Some("changeit")).expect("certificates only");
+        root_and_intermediate(&store);
+        let store = read(OPENSSL_ITER1, Some("changeit")).expect("one iteration");
+        assert!(store.integrity_checked);
         root_and_intermediate(&store);
     }
 

@@ -39,6 +39,9 @@ openssl pkcs12 -export -legacy -in id.pem -inkey id.key -certfile cas.pem \
 openssl pkcs12 -export -in id.pem -inkey id.key -certfile cas.pem -passout pass:changeit \
     -certpbe PBE-SHA1-3DES -keypbe PBE-SHA1-3DES -macalg sha1 -out openssl-3des.p12
 openssl pkcs12 -export -nokeys -in cas.pem -passout pass:changeit -out openssl-nokeys.p12
+# One iteration everywhere: a cheap seed for the fuzz target.
+openssl pkcs12 -export -nokeys -in cas.pem -passout pass:changeit -noiter -nomaciter \
+    -out openssl-iter1.p12
 python3 - <<'PY'
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import BestAvailableEncryption, NoEncryption
@@ -58,7 +61,7 @@ open("cryptography-identity.p12", "wb").write(serialize_key_and_certificates(
     b"identity", key, ident, [root, inter], BestAvailableEncryption(b"changeit")))
 PY
 for f in trust.jks trust.pkcs12 trust.jceks identity.jks identity.pkcs12 secret.jceks \
-    openssl-default.p12 openssl-legacy.p12 openssl-3des.p12 openssl-nokeys.p12 \
+    openssl-default.p12 openssl-legacy.p12 openssl-3des.p12 openssl-nokeys.p12 openssl-iter1.p12 \
     cryptography-truststore.p12 cryptography-truststore-noenc.p12 cryptography-identity.p12; do
     cp "$f" "$here/$f"
 done
