@@ -206,12 +206,6 @@ def test_symlinks_are_never_followed(
     assert victim.exists()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the OCSP checker's start-up sweep (revocation/_disk.py DiskLru._scan, run when "
-    "the command makes its engine) follows a symlinked cache_dir/ocsp and deletes the "
-    "'expired' files it finds there; reported to the lead",
-)
 def test_the_engine_a_command_makes_follows_no_symlinked_cache_directory(
     capsys: pytest.CaptureFixture[str], filled: tuple[Path, list[str], list[Cert]], tmp_path: Path
 ) -> None:

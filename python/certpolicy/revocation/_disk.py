@@ -24,7 +24,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["STALE_TEMP_SECONDS", "DiskLru", "is_leftover_temp", "sweep_temps", "touch"]
+__all__ = [
+    "STALE_TEMP_SECONDS",
+    "DiskLru",
+    "directory_is_ours",
+    "is_leftover_temp",
+    "sweep_temps",
+    "touch",
+]
 
 logger = logging.getLogger("certpolicy")
 
@@ -41,6 +48,38 @@ STALE_TEMP_SECONDS = 300.0
 RESCAN_SECONDS = 300.0
 
 
+_warned_directories: set[str] = set()
+_warned_lock = threading.Lock()
+
+
+def directory_is_ours(directory: Path) -> bool:
+    """Whether the cache may read, write, sweep or evict in ``directory``: it does not exist
+    yet, or it is a real directory. A symlink in its place (``cache_dir/crl`` pointing
+    elsewhere) is refused, as sweeping and evicting through it would delete files outside
+    the cache: the cache then works from memory only, and a WARNING says so once. The
+    ``cache_dir`` itself may be a symlink (an administrator's choice of where it lives)."""
+    try:
+        info = os.lstat(directory)
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False
+    if stat.S_ISDIR(info.st_mode):
+        return True
+    with _warned_lock:
+        first = str(directory) not in _warned_directories
+        _warned_directories.add(str(directory))
+    if first:
+        kind = "a symlink" if stat.S_ISLNK(info.st_mode) else "not a directory"
+        logger.warning(
+            "revocation disk cache %s is %s: not used (nothing is read, written or deleted "
+            "through it; the cache works from memory)",
+            directory,
+            kind,
+        )
+    return False
+
+
 def is_leftover_temp(name: str, targets: re.Pattern[str]) -> bool:
     """Whether ``name`` is a temporary file of an atomic write of a file named as
     ``targets`` (fully) matches."""
@@ -55,6 +94,8 @@ def sweep_temps(
     files (never a symlink) that :func:`is_leftover_temp` recognises, last modified more than
     ``older_than`` seconds ago. Returns how many were deleted."""
     deleted = 0
+    if not directory_is_ours(directory):
+        return deleted
     limit = time.time() - older_than
     try:
         with os.scandir(directory) as listing:
@@ -165,6 +206,8 @@ class DiskLru:
 
     def _scan(self) -> dict[str, _Entry]:
         entries: dict[str, _Entry] = {}
+        if not directory_is_ours(self.directory):
+            return entries
         try:
             with os.scandir(self.directory) as listing:
                 items = list(listing)

@@ -36,7 +36,13 @@ from pathlib import Path
 from typing import Any
 
 from certpolicy._util import atomic_write_bytes
-from certpolicy.revocation._disk import STALE_TEMP_SECONDS, DiskLru, sweep_temps, touch
+from certpolicy.revocation._disk import (
+    STALE_TEMP_SECONDS,
+    DiskLru,
+    directory_is_ours,
+    sweep_temps,
+    touch,
+)
 
 __all__ = ["CacheEntry", "CrlDiskCache", "Metadata"]
 
@@ -153,6 +159,8 @@ class CrlDiskCache:
         interrupted (renamed into place when their metadata names them, else deleted), both
         only when older than a write in progress could be; then the directory is counted
         and brought within its bound."""
+        if not directory_is_ours(self.directory):
+            return
         sweep_temps(self.directory, _FILE)
         limit = time.time() - STALE_TEMP_SECONDS
         try:
@@ -193,6 +201,8 @@ class CrlDiskCache:
         """The cached CRL of ``url`` whose bytes match its metadata; None when there is
         none. A store interrupted after its commit is completed; an inconsistent entry is
         deleted (after a second look: another process may be writing it)."""
+        if not directory_is_ours(self.directory):
+            return None
         for last_try in (False, True):
             found = self._load(url, final=last_try)
             if found is not None:
@@ -259,6 +269,8 @@ class CrlDiskCache:
             )
             return
         incoming = self._incoming(key, metadata.sha256)
+        if not directory_is_ours(self.directory):
+            return
         try:
             self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
             atomic_write_bytes(incoming, der, mode=0o644)
@@ -271,6 +283,8 @@ class CrlDiskCache:
     def store_metadata(self, metadata: Metadata) -> None:
         """Replaces the metadata of an entry whose DER is unchanged (a 304 answer)."""
         _, meta_path = self.paths(metadata.url)
+        if not directory_is_ours(self.directory):
+            return
         try:
             atomic_write_bytes(meta_path, _document(metadata), mode=0o644)
         except OSError as exc:
@@ -283,6 +297,9 @@ class CrlDiskCache:
     def _discard(self, url: str, reason: str) -> None:
         logger.warning("discarding the cached CRL of %s: %s", url, reason)
         key = _key(url)
+        self._lru.forget(key)
+        if not directory_is_ours(self.directory):
+            return
         doomed = list(self.paths(url))
         with contextlib.suppress(OSError), os.scandir(self.directory) as listing:
             for item in listing:

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Generic, TypeVar
 
 from certpolicy._util import atomic_write_bytes
-from certpolicy.revocation._disk import DiskLru, sweep_temps, touch
+from certpolicy.revocation._disk import DiskLru, directory_is_ours, sweep_temps, touch
 
 __all__ = ["CachedAnswer", "OcspDiskCache", "OcspMemoryCache"]
 
@@ -126,6 +126,8 @@ class OcspDiskCache:
     def load(self, key: str) -> bytes | None:
         """The stored response, or None (missing, unreadable or oversized: discarded)."""
         path = self._path(key)
+        if not directory_is_ours(self.directory):
+            return None
         try:
             # Never through a symlink: the cache directory's files are ours alone.
             fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
@@ -146,6 +148,8 @@ class OcspDiskCache:
         if not self._lru.make_room(key, len(response)):
             return False
         end = time.time() if not_after is None else not_after.timestamp()
+        if not directory_is_ours(self.directory):
+            return False
         try:
             self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
             atomic_write_bytes(path, response, mode=0o600, times=(time.time(), end))
@@ -154,9 +158,11 @@ class OcspDiskCache:
         return True
 
     def discard(self, key: str) -> None:
+        self._lru.forget(key)
+        if not directory_is_ours(self.directory):
+            return
         with contextlib.suppress(OSError):
             os.unlink(self._path(key))
-        self._lru.forget(key)
 
     def bytes_used(self) -> int:
         """The bytes of the responses counted (for tests)."""
