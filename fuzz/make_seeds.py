@@ -192,7 +192,26 @@ def seeds() -> dict[str, dict[str, bytes]]:
     out["pkcs12"]["noenc_empty_password"] = bytes([2]) + read(
         KEYSTORE, "cryptography-truststore-noenc.p12"
     )
+
+    # caIssuers bodies: a DER certificate, a certs-only PKCS#7 message written by openssl
+    # (DER, and the same with indefinite lengths, as BER), PEM of both, and a web page.
+    p7c = read(PKI, "intermediate_root.p7c")
+    out["fuzz_aia_body"] = {
+        "der": inter,
+        "p7c": p7c,
+        "p7c_ber": _indefinite(0x30, bytes.fromhex("06092a864886f70d010702") + _indefinite(
+            0xA0, _indefinite(0x30, p7c[23:41] + _indefinite(0xA0, inter + root) + b"\x31\x00")
+        )),
+        "p7c_pem": b"-----BEGIN PKCS7-----\n" + _b64_lines(p7c) + b"-----END PKCS7-----\n",
+        "pem_bundle": ca_pem,
+        "html": b"<html><body>404 Not Found</body></html>\n",
+    }
     return out
+
+
+def _indefinite(tag: int, content: bytes) -> bytes:
+    """A BER element of indefinite length (X.690 section 8.1.3.6)."""
+    return bytes([tag, 0x80]) + content + b"\x00\x00"
 
 
 def _b64_lines(der: bytes) -> bytes:

@@ -37,6 +37,7 @@ def test_leaf_summary_matches_cryptography() -> None:
         "is_ca",
         "crl_urls",
         "ocsp_urls",
+        "ca_issuers_urls",
         "sha256",
     }
     assert info["subject"] == parsed.subject.rfc4514_string()
@@ -50,6 +51,7 @@ def test_leaf_summary_matches_cryptography() -> None:
     assert info["is_ca"] is False
     assert info["crl_urls"] == ["http://127.0.0.1:8080/ca.crl"]
     assert info["ocsp_urls"] == ["http://127.0.0.1:8081/ocsp"]
+    assert info["ca_issuers_urls"] == []  # tests/test_aia.py reads them
     assert info["sha256"] == parsed.fingerprint(hashes.SHA256()).hex()
 
 

@@ -79,6 +79,7 @@ class CertInfo(TypedDict):
     is_ca: bool
     crl_urls: list[str]
     ocsp_urls: list[str]
+    ca_issuers_urls: list[str]
     sha256: str
 
 def cert_info(cert: bytes) -> CertInfo: ...
@@ -192,3 +193,13 @@ MAX_KEYSTORE_BYTES: Final[int]
 def read_keystore(
     data: bytes, password: str | None = None
 ) -> tuple[str, bool, list[tuple[str | None, bytes]], list[tuple[str | None, str]]]: ...
+
+# --- caIssuers bodies (rust/bindings/src/aia.rs) ---
+
+__all__ += ["MAX_AIA_BODY_BYTES", "parse_ca_issuers"]
+
+MAX_AIA_BODY_BYTES: Final[int]
+
+# (format: "certificate" | "pkcs7" | "pem", DER certificates, never empty). Raises
+# certpolicy.errors.MalformedInputError for anything else.
+def parse_ca_issuers(body: bytes) -> tuple[str, list[bytes]]: ...

@@ -1,4 +1,4 @@
-"""Certificate summaries: names, serial, validity, CA flag and revocation URLs."""
+"""Certificate summaries: names, serial, validity, CA flag, revocation and caIssuers URLs."""
 
 from __future__ import annotations
 
@@ -24,11 +24,13 @@ class CertInfo(TypedDict):
     is_ca: bool
     crl_urls: list[str]
     ocsp_urls: list[str]
+    ca_issuers_urls: list[str]
     sha256: str
 
 
 def cert_info(cert: bytes) -> CertInfo:
-    """Summarises a DER certificate: names, serial, validity, CA flag, revocation URLs."""
+    """Summarises a DER certificate: names, serial, validity, CA flag, revocation URLs and
+    caIssuers URLs (where its issuer's certificate can be fetched)."""
     raw = _core.cert_info(cert)
     return CertInfo(
         subject=raw["subject"],
@@ -41,5 +43,6 @@ def cert_info(cert: bytes) -> CertInfo:
         is_ca=raw["is_ca"],
         crl_urls=raw["crl_urls"],
         ocsp_urls=raw["ocsp_urls"],
+        ca_issuers_urls=raw["ca_issuers_urls"],
         sha256=raw["sha256"],
     )

@@ -6,6 +6,7 @@
 //! functions and constants alike, each with `#[pymodule_export]`.
 #![forbid(unsafe_code)]
 
+mod aia;
 mod crl;
 mod errors;
 mod keystore;
@@ -20,6 +21,8 @@ use pyo3::prelude::*;
 mod _core {
     use certpolicy_core::limits;
 
+    #[pymodule_export]
+    use super::aia::parse_ca_issuers;
     #[pymodule_export]
     use super::crl::{Crl, RevokedEntry};
     #[pymodule_export]
@@ -59,6 +62,9 @@ mod _core {
     /// Clock skew allowed against an OCSP responder, in seconds (RFC 6960 section 4.2.2.1).
     #[pymodule_export]
     const OCSP_CLOCK_SKEW_SECONDS: u64 = limits::OCSP_CLOCK_SKEW_SECONDS;
+    /// The largest caIssuers body accepted, in bytes (RFC 5280 section 4.2.2.1).
+    #[pymodule_export]
+    const MAX_AIA_BODY_BYTES: usize = limits::MAX_AIA_BODY_BYTES;
     /// The largest CRL accepted, in DER bytes (RFC 5280 section 5).
     #[pymodule_export]
     const MAX_CRL_BYTES: usize = limits::MAX_CRL_BYTES;

@@ -217,6 +217,7 @@ pub fn cert_info<'py>(py: Python<'py>, cert: &[u8]) -> PyResult<Bound<'py, PyDic
     dict.set_item("is_ca", info.is_ca)?;
     dict.set_item("crl_urls", info.crl_urls)?;
     dict.set_item("ocsp_urls", info.ocsp_urls)?;
+    dict.set_item("ca_issuers_urls", info.ca_issuers_urls)?;
     dict.set_item("sha256", info.sha256)?;
     Ok(dict)
 }

@@ -1,10 +1,13 @@
 //! A summary of one certificate (RFC 5280 section 4.1 fields and the extensions of sections
-//! 4.2.1.6, 4.2.1.9, 4.2.1.13 and 4.2.2.1) for reports, the CLI and revocation fetching.
+//! 4.2.1.6, 4.2.1.9, 4.2.1.13 and 4.2.2.1) for reports, the CLI, revocation fetching and the
+//! fetching of missing intermediates.
 
 use std::net::IpAddr;
 
 use x509_parser::extensions::{DistributionPointName, GeneralName, ParsedExtension};
-use x509_parser::oid_registry::OID_PKIX_ACCESS_DESCRIPTOR_OCSP;
+use x509_parser::oid_registry::{
+    OID_PKIX_ACCESS_DESCRIPTOR_CA_ISSUERS, OID_PKIX_ACCESS_DESCRIPTOR_OCSP,
+};
 use x509_parser::prelude::{FromDer, X509Certificate};
 
 use crate::dn::rfc4514;
@@ -35,6 +38,10 @@ pub struct CertInfo {
     pub crl_urls: Vec<String>,
     /// URIs of the authorityInfoAccess id-ad-ocsp entries (section 4.2.2.1).
     pub ocsp_urls: Vec<String>,
+    /// URIs of the authorityInfoAccess id-ad-caIssuers entries (section 4.2.2.1): where the
+    /// certificate of its issuer can be fetched (a DER certificate or a PKCS#7 "certs-only"
+    /// message, see [`crate::aia`]).
+    pub ca_issuers_urls: Vec<String>,
     /// SHA-256 of the DER, lowercase hex.
     pub sha256: String,
 }
@@ -73,6 +80,7 @@ pub fn cert_info(der: &[u8]) -> Result<CertInfo, Error> {
         is_ca: false,
         crl_urls: Vec::new(),
         ocsp_urls: Vec::new(),
+        ca_issuers_urls: Vec::new(),
         sha256: sha256(der).iter().map(|b| format!("{b:02x}")).collect(),
     };
     for ext in cert.extensions() {
@@ -105,11 +113,16 @@ pub fn cert_info(der: &[u8]) -> Result<CertInfo, Error> {
                 }
             }
             ParsedExtension::AuthorityInfoAccess(aia) => {
-                info.ocsp_urls.extend(
-                    aia.iter()
-                        .filter(|desc| desc.access_method == OID_PKIX_ACCESS_DESCRIPTOR_OCSP)
-                        .filter_map(|desc| uri_of(&desc.access_location)),
-                );
+                for desc in aia.iter() {
+                    let urls = if desc.access_method == OID_PKIX_ACCESS_DESCRIPTOR_OCSP {
+                        &mut info.ocsp_urls
+                    } else if desc.access_method == OID_PKIX_ACCESS_DESCRIPTOR_CA_ISSUERS {
+                        &mut info.ca_issuers_urls
+                    } else {
+                        continue;
+                    };
+                    urls.extend(uri_of(&desc.access_location));
+                }
             }
             _ => {}
         }
@@ -143,6 +156,46 @@ mod tests {
         assert!(!info.is_ca);
         assert_eq!(info.not_before, 1_735_689_600);
         assert_eq!(info.sha256.len(), 64);
+    }
+
+    #[test]
+    fn authority_information_access() {
+        use crate::testdata::build::{self, Key, seq, tlv};
+        // AccessDescription ::= SEQUENCE { accessMethod OID, accessLocation GeneralName }
+        let access = |method: u8, uri: &str| {
+            seq(&[
+                &tlv(0x06, &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, method]),
+                &tlv(0x86, uri.as_bytes()),
+            ])
+        };
+        let aia = seq(&[
+            &access(0x01, "http://ocsp.example/"),
+            &access(0x02, "http://ca.example/int.cer"),
+            &seq(&[
+                &tlv(0x06, &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x02]),
+                &tlv(0x82, b"not-a-uri.example"),
+            ]),
+            &access(0x02, "ldap://ca.example/cn=int"),
+        ]);
+        let key = Key::new();
+        let mut cert = build::Cert::new("aia", "issuer");
+        cert.extensions = vec![build::extension(
+            &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x01, 0x01],
+            false,
+            &aia,
+        )];
+        let info = cert_info(&cert.sign(&key, &key)).expect("parses");
+        assert_eq!(info.ocsp_urls, ["http://ocsp.example/"]);
+        assert_eq!(
+            info.ca_issuers_urls,
+            ["http://ca.example/int.cer", "ldap://ca.example/cn=int"]
+        );
+        assert!(
+            cert_info(&testdata::leaf())
+                .expect("parses")
+                .ca_issuers_urls
+                .is_empty()
+        );
     }
 
     #[test]

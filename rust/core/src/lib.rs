@@ -7,6 +7,7 @@
 //! - [`trust`]: trust anchors, parsed once.
 //! - [`policy`]: certificate check policies and their compiled host/IP matcher.
 //! - [`crl`] and [`ocsp`]: revocation (RFC 5280 section 5, RFC 6960).
+//! - [`aia`]: what a caIssuers URL serves (RFC 5280 section 4.2.2.1), for missing intermediates.
 //!
 //! Internal building blocks: `der` (a minimal DER reader for certificate fields, RFC 5280
 //! section 4.1), `lru` (the sharded LRU map behind the chain cache) and `profile` (the RFC 5280
@@ -15,6 +16,7 @@
 //! No Python here: the `certpolicy-py` crate binds this to Python.
 #![forbid(unsafe_code)]
 
+pub mod aia;
 pub mod certinfo;
 pub mod chain;
 pub mod crl;
@@ -35,6 +37,7 @@ pub mod trust;
 #[cfg(test)]
 mod testdata;
 
+pub use aia::{BodyFormat, CaIssuers, parse_ca_issuers};
 pub use certinfo::{CertInfo, cert_info};
 pub use chain::{VerifyOptions, verify_chain};
 pub use error::{ChainErrorKind, Error, Result, VerifyCode};

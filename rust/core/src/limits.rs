@@ -53,3 +53,15 @@ pub const MAX_CRL_ENTRIES: usize = 16 * 1024 * 1024;
 /// The longest serial number accepted in a CRL entry, in INTEGER content octets. RFC 5280
 /// section 4.1.2.2 caps conforming serials at 20; some non-conforming CAs go slightly over.
 pub const MAX_CRL_SERIAL_BYTES: usize = 64;
+
+/// The largest body of a caIssuers URL accepted (RFC 5280 section 4.2.2.1), in bytes: one
+/// certificate or a PKCS#7 "certs-only" message of a few (a cross-certificate bundle of a
+/// bridge CA reaches a few hundred KiB).
+pub const MAX_AIA_BODY_BYTES: usize = 1024 * 1024;
+
+/// The most certificates one caIssuers body may hold.
+pub const MAX_AIA_CERTS: usize = 64;
+
+/// How deep the BER of a caIssuers PKCS#7 message may nest (X.690 section 8.1.3: indefinite
+/// lengths are read by walking the nested elements, so the walk is bounded).
+pub const MAX_BER_DEPTH: usize = 32;
