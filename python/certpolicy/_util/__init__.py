@@ -1,9 +1,19 @@
-"""Small helpers every layer shares: atomic writes, UTC times, flag strings, deadlines,
-HTTP fetches that can be closed at their deadline, single-flight calls, and the size
-limits of the Rust core. Private: nothing here is part of the public API."""
+"""Small helpers every layer shares: atomic writes, bounded caches (memory and disk), UTC
+times, flag strings, deadlines, HTTP fetches that can be closed at their deadline,
+single-flight calls, and the size limits of the Rust core. Private: nothing here is part of
+the public API."""
 
 from certpolicy._util._atomic import atomic_write_bytes
+from certpolicy._util._cache import DEFAULT_DISK_BYTES, BlobFiles, CachedValue, MemoryLru
 from certpolicy._util._deadline import within
+from certpolicy._util._disk import (
+    STALE_TEMP_SECONDS,
+    DiskLru,
+    directory_is_ours,
+    is_leftover_temp,
+    sweep_temps,
+    touch,
+)
 from certpolicy._util._flags import parse_flag
 from certpolicy._util._http import Fetch, FetchCancelled, cancellable, closable, current_fetch
 from certpolicy._util._limits import (
@@ -20,13 +30,19 @@ from certpolicy._util._time import as_utc, from_unix, iso_z, unix_seconds
 __all__ = [
     "CLOCK_SKEW",
     "CLOCK_SKEW_SECONDS",
+    "DEFAULT_DISK_BYTES",
     "MAX_CRL_BYTES",
     "MAX_OCSP_NONCE_BYTES",
     "MAX_OCSP_RESPONSE_BYTES",
+    "STALE_TEMP_SECONDS",
+    "BlobFiles",
+    "CachedValue",
     "Crl",
+    "DiskLru",
     "Fetch",
     "FetchCancelled",
     "FlightTimeout",
+    "MemoryLru",
     "RevokedEntry",
     "SingleFlight",
     "as_utc",
@@ -35,9 +51,13 @@ __all__ = [
     "closable",
     "core",
     "current_fetch",
+    "directory_is_ours",
     "from_unix",
+    "is_leftover_temp",
     "iso_z",
     "parse_flag",
+    "sweep_temps",
+    "touch",
     "unix_seconds",
     "within",
 ]

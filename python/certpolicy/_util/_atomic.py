@@ -4,7 +4,7 @@ The data goes first to a temporary file beside the target, named
 ``.<target name>.<8 random characters>.tmp`` (``tempfile.mkstemp`` with that prefix and
 suffix; the random part is lowercase letters, digits and ``_``). A crash before the rename
 can leave such a file behind; whoever owns the directory may sweep those by that pattern
-(the revocation caches do, see ``certpolicy/revocation/_disk.py``), so keep the two in step.
+(the disk caches do, see ``certpolicy/_util/_disk.py``), so keep the two in step.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ file, or a file of another URL, is noticed: such an entry is deleted and the CRL
 downloaded again. What the cache returns is still only bytes: the caller parses it and
 verifies its signature against the issuer before use.
 
-The directory stays within ``disk_cache_bytes`` (:class:`~certpolicy.revocation._disk.DiskLru`):
+The directory stays within ``disk_cache_bytes`` (:class:`~certpolicy._util.DiskLru`):
 least recently used entries go first; an entry is used when it is loaded or written.
 """
 
@@ -35,10 +35,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from certpolicy._util import atomic_write_bytes
-from certpolicy.revocation._disk import (
+from certpolicy._util import (
     STALE_TEMP_SECONDS,
     DiskLru,
+    atomic_write_bytes,
     directory_is_ours,
     sweep_temps,
     touch,

@@ -1,14 +1,15 @@
-"""Housekeeping of the revocation disk caches (``cache_dir/crl`` and ``cache_dir/ocsp``):
-sweeping the temporary files a crash left behind, and keeping a cache directory within its
-byte bound (``RevocationConfig.disk_cache_bytes``), least recently used entries first.
+"""Housekeeping of the disk caches (``cache_dir/crl``, ``cache_dir/ocsp`` and
+``cache_dir/intermediates``): sweeping the temporary files a crash left behind, and keeping a
+cache directory within its byte bound (e.g. ``RevocationConfig.disk_cache_bytes``), least
+recently used entries first.
 
 An *entry* is the set of files of one cache key (a CRL's metadata and DER, an OCSP
-response). When it was last used is its files' newest access time, which the caches set
-themselves (:func:`touch`) whenever they read or write an entry: it does not depend on how
-the file system keeps access times. Only files whose names the cache recognises are counted,
-evicted or swept; nothing is ever followed through a symlink, nothing outside the directory
-is touched, and nothing here raises for an OS error (a cache that cannot be kept tidy is
-still a cache).
+response, what a caIssuers URL served). When it was last used is its files' newest access
+time, which the caches set themselves (:func:`touch`) whenever they read or write an entry:
+it does not depend on how the file system keeps access times. Only files whose names the
+cache recognises are counted, evicted or swept; nothing is ever followed through a symlink,
+nothing outside the directory is touched, and nothing here raises for an OS error (a cache
+that cannot be kept tidy is still a cache).
 """
 
 from __future__ import annotations
@@ -72,7 +73,7 @@ def directory_is_ours(directory: Path) -> bool:
     if first:
         kind = "a symlink" if stat.S_ISLNK(info.st_mode) else "not a directory"
         logger.warning(
-            "revocation disk cache %s is %s: not used (nothing is read, written or deleted "
+            "disk cache %s is %s: not used (nothing is read, written or deleted "
             "through it; the cache works from memory)",
             directory,
             kind,
