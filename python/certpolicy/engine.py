@@ -32,6 +32,7 @@ from certpolicy.errors import (
     PolicyError,
     RevocationUnavailableError,
 )
+from certpolicy.intermediates import Completion, IntermediateFetcher
 from certpolicy.policy import (
     BUILTIN_INTERNET,
     DEFAULTS_MODES,
@@ -75,6 +76,13 @@ class Engine:
 
     Every argument is optional: ``PolicySet.defaults()``, ``TrustStore.default()``,
     ``RevocationConfig()``. The trust store and policies are loaded once, never per check.
+
+    ``fetch_intermediates`` (default True): a chain that fails for want of an issuer is
+    completed from the caIssuers ``http://`` URL of the certificate where it stops (AIA
+    chasing); what is fetched is only a candidate intermediate, never a trust anchor. A
+    policy's own ``fetch_intermediates`` overrides it. Fetches use the revocation settings'
+    ``timeout`` (each fetch) and ``deadline`` (the whole chase), and cache what they get in
+    memory and under ``cache_dir/intermediates``. See docs/trust.md.
     """
 
     def __init__(
@@ -85,6 +93,7 @@ class Engine:
         *,
         config: AgentConfig | None = None,
         origins: Mapping[str, str] | None = None,
+        fetch_intermediates: bool = True,
     ) -> None:
         self._policies = policies if policies is not None else PolicySet.defaults()
         # Where each policy came from, by name (config.xml, the instance table, defaults...).
@@ -106,6 +115,14 @@ class Engine:
             raise ConfigError("trust must be a certpolicy.TrustStore")
         if not isinstance(self._revocation, RevocationConfig):
             raise ConfigError("revocation must be a certpolicy.RevocationConfig")
+        if not isinstance(fetch_intermediates, bool):
+            raise ConfigError("fetch_intermediates must be True or False")
+        self._fetch_intermediates = fetch_intermediates
+        self._intermediates = IntermediateFetcher(
+            self._revocation.cache_dir / "intermediates",
+            timeout=self._revocation.timeout,
+            deadline=self._revocation.deadline,
+        )
         self._anchor_subjects: dict[bytes, str] = {}
         self._stats = CheckCounters()
         self._revocation_checker = RevocationChecker(
@@ -132,14 +149,17 @@ class Engine:
              "policies": {name: {"checks": n, "passed": n, "rejected": n, "audited": n}},
              "codes": {"chain.expired": n, ...},
              "chain_cache": {"hits": n, "misses": n, "entries": n, "capacity": n},
-             "revocation": {"fetches": {...}, "cache": {...}}}
+             "revocation": {"fetches": {...}, "cache": {...}},
+             "intermediates": {"fetches": n, "failures": n, "cache_hits": n}}
 
         ``rejected`` counts checks that failed under an enforce-mode policy, ``audited``
         those an audit-mode policy let through; ``codes`` counts findings by reason code
         (failed checks, and revocation allowed while unavailable). ``chain_cache`` is the
         process-wide verified-chain cache (shared by every engine). ``revocation`` counts
         CRL/OCSP fetches (count, failures, bytes, seconds, latency buckets) and cache hits
-        and misses per method. docs/monitoring.md describes every field."""
+        and misses per method; ``intermediates`` the fetches of missing intermediates
+        (caIssuers URLs) and the URLs answered from their cache. docs/monitoring.md describes
+        every field."""
         chain_cache = chain_cache_info()
         return {
             **self._stats.snapshot(),
@@ -150,6 +170,7 @@ class Engine:
                 "capacity": chain_cache.capacity,
             },
             "revocation": self._revocation_checker.stats(),
+            "intermediates": self._intermediates.stats(),
         }
 
     def register_metrics(self, registry: Any = None) -> Any:
@@ -173,6 +194,11 @@ class Engine:
     @property
     def revocation(self) -> RevocationConfig:
         return self._revocation
+
+    @property
+    def fetch_intermediates(self) -> bool:
+        """Whether missing intermediates are fetched (for policies that do not say)."""
+        return self._fetch_intermediates
 
     @property
     def config(self) -> AgentConfig | None:
@@ -199,6 +225,7 @@ class Engine:
         *,
         defaults: str | None = None,
         sync_interval: float | None = None,
+        fetch_intermediates: bool | None = None,
     ) -> Engine:
         """An engine from an agent ``config.xml`` or a ``certpolicy.toml`` (formats:
         docs/policies.md).
@@ -208,7 +235,9 @@ class Engine:
         (``certpolicy-policies.json``) applied on top when present; a saved file that cannot
         be used is reported (``saved_policies_problem``, a WARNING) and ignored. ``defaults``
         ("fresh_install" or "upgrade") overrides the config's ``certpolicy.defaults``.
-        ``sync_interval`` (seconds) starts a background re-sync (see :meth:`start_sync`)."""
+        ``sync_interval`` (seconds) starts a background re-sync (see :meth:`start_sync`).
+        ``fetch_intermediates`` overrides the config's (a certpolicy.toml's top-level
+        ``fetch_intermediates``; default true)."""
         target = Path(path)
         if defaults is not None:
             defaults = _defaults_mode(defaults, "Engine.from_config")
@@ -218,6 +247,10 @@ class Engine:
             engine = _engine_from_toml(cls, target, defaults)
         else:
             raise ConfigError(f"{target}: expected a config.xml or a .toml file")
+        if fetch_intermediates is not None:
+            if not isinstance(fetch_intermediates, bool):
+                raise ConfigError("fetch_intermediates must be True or False")
+            engine._fetch_intermediates = fetch_intermediates
         if sync_interval is not None:
             engine.start_sync(sync_interval)
         return engine
@@ -371,6 +404,7 @@ class Engine:
             )
         results: list[CheckResult] = []
         verified: list[bytes] | None = None
+        completion: Completion | None = None
 
         if not policy.check_chain:
             results.append(_skipped("chain", policy))
@@ -380,14 +414,21 @@ class Engine:
         else:
             try:
                 verified = verify_chain(presented, self._trust, at=at)
+            except ChainError as exc:
+                outcome = self._complete_chain(presented, exc, policy, at, offline)
+                if isinstance(outcome, ChainError):
+                    results.append(_failed("chain", outcome, outcome.code))
+                else:
+                    completion, verified = outcome, list(outcome.path)
+            if verified is not None:
                 anchor = self._anchor_subject(verified[-1])
                 if len(verified) == 1:
                     detail = f"the server certificate is itself a trust anchor ({anchor})"
                 else:
                     detail = f"verified to trust anchor {anchor}"
+                if completion is not None:
+                    detail += f" ({completion.describe()})"
                 results.append(CheckResult("chain", "passed", detail))
-            except ChainError as exc:
-                results.append(_failed("chain", exc, exc.code))
 
         if not policy.check_hostname:
             results.append(_skipped("hostname", policy))
@@ -466,6 +507,9 @@ class Engine:
             verified_path=None if verified is None else tuple(verified),
             revocation=revocation,
             enforced=not results_failed(results) or policy.mode != "audit" or not allow_audit,
+            fetched_intermediates=()
+            if completion is None
+            else tuple((item.url, item.subject) for item in completion.fetched),
         )
         self._stats.record(report)
         enforced = report.enforced
@@ -492,6 +536,23 @@ class Engine:
                 },
             )
         return report
+
+    def _complete_chain(
+        self,
+        presented: tuple[bytes, ...],
+        error: ChainError,
+        policy: Policy,
+        at: dt.datetime | None,
+        offline: bool,
+    ) -> Completion | ChainError:
+        """A chain that failed for want of an issuer, completed from caIssuers URLs when the
+        policy (or the engine) fetches intermediates; else the error to report."""
+        fetch = policy.fetch_intermediates
+        if offline or not (self._fetch_intermediates if fetch is None else fetch):
+            return error
+        return self._intermediates.complete(
+            presented, error, lambda chain: verify_chain(chain, self._trust, at=at)
+        )
 
     def _anchor_subject(self, anchor: bytes) -> str:
         # Anchors are few and parsing one costs more than the rest of a warm check.
@@ -688,7 +749,8 @@ def _engine_from_toml(cls: type[Engine], path: Path, defaults: str | None) -> En
         data = tomllib.loads(path.read_text("utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"cannot read {path}: {exc}") from exc
-    unknown = set(data) - {"policy", "trust", "revocation", "config_xml", "defaults"}
+    known = {"policy", "trust", "revocation", "config_xml", "defaults", "fetch_intermediates"}
+    unknown = set(data) - known
     if unknown:
         raise ConfigError(f"{path}: unknown key(s) {', '.join(sorted(unknown))}")
     base = path.parent
@@ -753,7 +815,17 @@ def _engine_from_toml(cls: type[Engine], path: Path, defaults: str | None) -> En
         revocation = RevocationConfig(**revocation_table)
     except (TypeError, ConfigError) as exc:
         raise ConfigError(f"{path}: [revocation]: {exc}") from exc
-    engine = cls(policies, trust, revocation, config=config, origins=composed.origins)
+    fetch_intermediates = data.get("fetch_intermediates", True)
+    if not isinstance(fetch_intermediates, bool):
+        raise ConfigError(f"{path}: fetch_intermediates must be true or false")
+    engine = cls(
+        policies,
+        trust,
+        revocation,
+        config=config,
+        origins=composed.origins,
+        fetch_intermediates=fetch_intermediates,
+    )
     engine.saved_policies_problem = problem
     if config is not None:
         engine._extra_policies = extra

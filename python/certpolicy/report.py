@@ -82,6 +82,9 @@ class Report:
     # False when an audit-mode policy let a failure through (the connection went on); True
     # otherwise: a failure under an enforce-mode policy breaks the connection.
     enforced: bool = True
+    # The intermediates the verified path got from caIssuers URLs (AIA chasing): (url,
+    # subject) each, in path order; empty when the server presented all it needed.
+    fetched_intermediates: tuple[tuple[str, str], ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -167,5 +170,8 @@ class Report:
                     "detail": a.detail,
                 }
                 for a in self.revocation.answers
+            ],
+            "fetched_intermediates": [
+                {"url": url, "subject": subject} for url, subject in self.fetched_intermediates
             ],
         }

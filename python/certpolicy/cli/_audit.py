@@ -498,6 +498,7 @@ def _policies_engine(args: argparse.Namespace, base: Engine) -> tuple[Engine, st
             base.revocation,
             config=base.config,
             origins={policy.name: origin for policy in policies},
+            fetch_intermediates=base.fetch_intermediates,
         )
         base.close()
         return engine, f"proposed: {args.policies}"

@@ -113,16 +113,19 @@ def _config_path(args: argparse.Namespace) -> str | None:
 
 def _engine(args: argparse.Namespace) -> Engine:
     """The engine of ``--config`` (or the defaults; ``--defaults`` chooses fresh-install or
-    upgrade ones), with ``--ca`` replacing its anchors."""
+    upgrade ones), with ``--ca`` replacing its anchors; ``--no-fetch-intermediates`` turns
+    the fetching of missing intermediates off."""
     path = _config_path(args)
     defaults: str | None = getattr(args, "defaults", None)
+    fetch = False if getattr(args, "fetch_intermediates", True) is False else None
     if path:
-        engine = Engine.from_config(path, defaults=defaults)
+        engine = Engine.from_config(path, defaults=defaults, fetch_intermediates=fetch)
     else:
         fresh = defaults != "upgrade"
         engine = Engine(
             PolicySet.defaults(fresh_install=fresh),
             origins={p.name: defaults_origin(fresh) for p in default_policies(fresh_install=fresh)},
+            fetch_intermediates=fetch is None,
         )
     ca_files: list[str] = getattr(args, "ca", None) or []
     if ca_files:
@@ -135,6 +138,7 @@ def _engine(args: argparse.Namespace) -> Engine:
             engine.revocation,
             config=engine.config,
             origins=engine.policy_origins,
+            fetch_intermediates=engine.fetch_intermediates,
         )
         replaced.saved_policies_problem = engine.saved_policies_problem
         engine = replaced

@@ -161,6 +161,14 @@ def _parser() -> argparse.ArgumentParser:
         help="let the peer address select a weaker (e.g. intranet) policy than the host name "
         "alone: only for direct connections, never through a proxy",
     )
+    # Chains that lack an intermediate: completed from caIssuers URLs unless told not to.
+    connection.add_argument(
+        "--no-fetch-intermediates",
+        dest="fetch_intermediates",
+        action="store_false",
+        help="never fetch a missing intermediate from the certificate's caIssuers URL (AIA); "
+        "a policy's own fetch_intermediates still applies",
+    )
 
     def command(
         name: str,

@@ -73,8 +73,10 @@ class Policy:
     ``*.suffix`` wildcards, optionally with ``:port`` or written as URLs; ``ip_ranges`` are
     CIDR, ``addr/netmask``, ``first-last`` or single addresses. ``mode`` is "enforce" (a
     failed check breaks the connection) or "audit" (failures are logged at WARNING as "would
-    reject" and counted; the connection goes through). Invalid values raise
-    :class:`PolicyError` naming them.
+    reject" and counted; the connection goes through). ``fetch_intermediates`` turns the
+    fetching of missing intermediates (AIA chasing) on or off for this policy's connections;
+    None (the default) leaves it to the engine's ``fetch_intermediates``. Invalid values
+    raise :class:`PolicyError` naming them.
     """
 
     name: str
@@ -89,6 +91,7 @@ class Policy:
     order: int = 100
     allow_common_name: bool = False
     mode: PolicyMode = "enforce"
+    fetch_intermediates: bool | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.strip():
@@ -103,6 +106,10 @@ class Policy:
                 raise PolicyError(f"policy {self.name!r}: {flag} must be True or False")
         if not isinstance(self.allow_common_name, bool):
             raise PolicyError(f"policy {self.name!r}: allow_common_name must be True or False")
+        if self.fetch_intermediates is not None and not isinstance(self.fetch_intermediates, bool):
+            raise PolicyError(
+                f"policy {self.name!r}: fetch_intermediates must be True, False or None"
+            )
         if self.mode not in MODES:
             raise PolicyError(
                 f"policy {self.name!r}: mode must be " + " or ".join(MODES) + f", not {self.mode!r}"
@@ -151,8 +158,9 @@ class Policy:
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
-        """Every field, as plain JSON/TOML-friendly values."""
-        return {
+        """Every field, as plain JSON/TOML-friendly values (``fetch_intermediates`` only when
+        set: None, the engine's default, has no TOML spelling)."""
+        data: dict[str, Any] = {
             "name": self.name,
             "kind": self.kind,
             "check_chain": self.check_chain,
@@ -165,6 +173,9 @@ class Policy:
             "allow_common_name": self.allow_common_name,
             "mode": self.mode,
         }
+        if self.fetch_intermediates is not None:
+            data["fetch_intermediates"] = self.fetch_intermediates
+        return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Policy:

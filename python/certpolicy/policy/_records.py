@@ -64,6 +64,15 @@ def _flag(row: Mapping[str, Any], key: str, default: bool, where: str) -> bool:
         raise PolicyError(f"{where}: {key} is {value!r}, not true or false") from None
 
 
+def _optional_flag(row: Mapping[str, Any], key: str, where: str) -> bool | None:
+    # Missing, null or blank: None (the engine's default decides).
+    value = row.get(key)
+    try:
+        return None if value is None or str(value).strip() == "" else parse_flag(value, False)
+    except ValueError:
+        raise PolicyError(f"{where}: {key} is {value!r}, not true or false") from None
+
+
 def _list(row: Mapping[str, Any], key: str, where: str) -> tuple[str, ...]:
     value = row.get(key)
     if value is None:
@@ -120,6 +129,7 @@ def policy_from_record(row: Mapping[str, Any], index: int = 0) -> Policy:
             order=order,
             allow_common_name=_flag(row, "allow_common_name", False, where),
             mode=_mode(row, where),  # type: ignore[arg-type]
+            fetch_intermediates=_optional_flag(row, "fetch_intermediates", where),
         )
     except PolicyError as exc:
         raise PolicyError(f"{where}: {exc}") from None
