@@ -650,9 +650,11 @@ def test_check_json_names_the_fetched_intermediate(
     with server_without_intermediate(chain, tmp_path) as port:
         assert main(["check", f"127.0.0.1:{port}", "--config", str(config), "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
-    text = json.dumps(out)
-    assert site.url("/int.cer") in text
-    assert subject(chain.intermediate) in text
+    (endpoint,) = out["endpoints"]
+    assert endpoint["report"]["fetched_intermediates"] == [
+        {"url": site.url("/int.cer"), "subject": subject(chain.intermediate)}
+    ]
+    assert endpoint["report"]["path"][1] == subject(chain.intermediate)
 
 
 def test_a_toml_config_can_turn_fetching_off(site: Site, tmp_path: Path) -> None:
