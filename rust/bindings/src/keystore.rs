@@ -65,5 +65,10 @@ pub fn read_keystore<'py>(
         .into_iter()
         .map(|entry| (entry.alias, entry.reason))
         .collect();
-    Ok((store.kind.as_str(), store.integrity_checked, anchors, skipped))
+    Ok((
+        store.kind.as_str(),
+        store.integrity_checked,
+        anchors,
+        skipped,
+    ))
 }
