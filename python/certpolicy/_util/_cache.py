@@ -9,7 +9,8 @@ them.
   file's modification time is the end of its reuse, set when it is written; its access time
   is when it was last used. Files past their end are deleted when the directory is swept
   (:meth:`BlobFiles.sweep`, and whenever it is counted again). What is read back is only
-  bytes: the caller checks them again before use.
+  bytes: the caller checks them again before use. :meth:`BlobFiles.entries` and
+  :meth:`BlobFiles.clear` list and empty the directory (``certpolicy cache show`` / ``clear``).
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ import contextlib
 import datetime as dt
 import os
 import re
-import stat
 import threading
 import time
 from collections import OrderedDict
@@ -27,7 +27,17 @@ from pathlib import Path
 from typing import Generic, TypeVar
 
 from certpolicy._util._atomic import atomic_write_bytes
-from certpolicy._util._disk import DiskLru, directory_is_ours, sweep_temps, touch
+from certpolicy._util._disk import (
+    DiskEntry,
+    DiskLru,
+    delete_entries,
+    directory_is_ours,
+    opened_directory,
+    read_capped,
+    scan_entries,
+    sweep_temps,
+    touch,
+)
 
 __all__ = ["DEFAULT_DISK_BYTES", "DEFAULT_MEMORY_BYTES", "BlobFiles", "CachedValue", "MemoryLru"]
 
@@ -153,18 +163,10 @@ class BlobFiles:
         if not directory_is_ours(self.directory):
             return None
         try:
-            # Never through a symlink, and never blocked on a planted FIFO: the cache
-            # directory's files are ours alone.
-            flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
-            fd = os.open(path, flags)
-            with os.fdopen(fd, "rb") as handle:
-                info = os.fstat(handle.fileno())
-                if not stat.S_ISREG(info.st_mode):
-                    return None
-                data = handle.read(self._max_bytes + 1)
+            data, info = read_capped(path, self._max_bytes)
         except OSError:
             return None
-        if len(data) > self._max_bytes:
+        except ValueError:  # oversized
             self.discard(key)
             return None
         touch(path)
@@ -192,6 +194,19 @@ class BlobFiles:
             return
         with contextlib.suppress(OSError):
             os.unlink(self._path(key))
+
+    def entries(self) -> list[DiskEntry]:
+        """The entries in the directory as they are: nothing is swept, marked used or
+        deleted. Raises NotADirectoryError when a symlink or a file stands in its place,
+        OSError when it cannot be listed."""
+        with opened_directory(self.directory) as fd:
+            return [] if fd is None else scan_entries(fd, self._entry_of)
+
+    def clear(self) -> tuple[int, int]:
+        """Deletes every entry; returns the entries and bytes deleted. Raises as
+        :meth:`entries` does, and then deletes nothing."""
+        with opened_directory(self.directory) as fd:
+            return (0, 0) if fd is None else delete_entries(fd, self._entry_of)
 
     def bytes_used(self) -> int:
         """The bytes of the files counted (for tests)."""

@@ -10,26 +10,39 @@ it does not depend on how the file system keeps access times. Only files whose n
 cache recognises are counted, evicted or swept; nothing is ever followed through a symlink,
 nothing outside the directory is touched, and nothing here raises for an OS error (a cache
 that cannot be kept tidy is still a cache).
+
+Listing and clearing a cache directory (``certpolicy cache show`` / ``cache clear``) open it
+once without following a symlink (:func:`opened_directory`) and read, stat and delete every
+file relative to that descriptor (:func:`scan_entries`, :func:`read_capped`,
+:func:`delete_entries`): a directory swapped for a link meanwhile is never entered.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import os
 import re
 import stat
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 __all__ = [
     "STALE_TEMP_SECONDS",
+    "DiskEntry",
     "DiskLru",
+    "delete_entries",
     "directory_is_ours",
     "is_leftover_temp",
+    "opened_directory",
+    "read_capped",
+    "scan_entries",
     "sweep_temps",
     "touch",
 ]
@@ -53,6 +66,18 @@ _warned_directories: set[str] = set()
 _warned_lock = threading.Lock()
 
 
+def _refusal(directory: Path) -> str | None:
+    """Why a cache may not use ``directory``: "a symlink" or "not a directory"; None when it
+    is a real directory or does not exist yet. Raises OSError when it cannot be looked at."""
+    try:
+        info = os.lstat(directory)
+    except FileNotFoundError:
+        return None
+    if stat.S_ISDIR(info.st_mode):
+        return None
+    return "a symlink" if stat.S_ISLNK(info.st_mode) else "not a directory"
+
+
 def directory_is_ours(directory: Path) -> bool:
     """Whether the cache may read, write, sweep or evict in ``directory``: it does not exist
     yet, or it is a real directory. A symlink in its place (``cache_dir/crl`` pointing
@@ -60,18 +85,15 @@ def directory_is_ours(directory: Path) -> bool:
     the cache: the cache then works from memory only, and a WARNING says so once. The
     ``cache_dir`` itself may be a symlink (an administrator's choice of where it lives)."""
     try:
-        info = os.lstat(directory)
-    except FileNotFoundError:
-        return True
+        kind = _refusal(directory)
     except OSError:
         return False
-    if stat.S_ISDIR(info.st_mode):
+    if kind is None:
         return True
     with _warned_lock:
         first = str(directory) not in _warned_directories
         _warned_directories.add(str(directory))
     if first:
-        kind = "a symlink" if stat.S_ISLNK(info.st_mode) else "not a directory"
         logger.warning(
             "disk cache %s is %s: not used (nothing is read, written or deleted "
             "through it; the cache works from memory)",
@@ -79,6 +101,57 @@ def directory_is_ours(directory: Path) -> bool:
             kind,
         )
     return False
+
+
+@contextmanager
+def opened_directory(directory: Path) -> Iterator[int | None]:
+    """A descriptor of the cache directory ``directory``, to read, stat and delete its files
+    relative to (``dir_fd``), or None when it does not exist. It is opened without following
+    a symlink (``O_NOFOLLOW``), so a directory swapped for a link is never entered. Raises
+    NotADirectoryError for what :func:`directory_is_ours` refuses (a symlink or a file), and
+    OSError when it cannot be opened."""
+    flags = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0)
+    try:
+        fd = os.open(directory, flags)
+    except FileNotFoundError:
+        yield None
+        return
+    except OSError as exc:
+        kind = _refusal(directory)
+        if kind is not None:
+            detail = "not a directory but a symlink" if kind == "a symlink" else kind
+            raise NotADirectoryError(
+                f"{directory} is {detail}: nothing is read or deleted through it"
+            ) from exc
+        raise
+    try:
+        yield fd
+    finally:
+        os.close(fd)
+
+
+def read_capped(
+    path: str | Path, limit: int, *, dir_fd: int | None = None
+) -> tuple[bytes, os.stat_result]:
+    """A cache file's bytes and status: never through a symlink (someone else's file), never
+    blocked on a planted FIFO (a regular file only), never more than ``limit`` bytes (a huge
+    file is refused, not read). Its access time is left alone where the system allows
+    (``O_NOATIME``): reading is not using; the caches mark use themselves (:func:`touch`).
+    ``path`` is relative to ``dir_fd`` when given. Raises OSError (missing, not a regular
+    file, unreadable) or ValueError (larger than ``limit``)."""
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    try:
+        fd = os.open(path, flags | getattr(os, "O_NOATIME", 0), dir_fd=dir_fd)
+    except PermissionError:  # O_NOATIME needs the file's owner
+        fd = os.open(path, flags, dir_fd=dir_fd)
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(handle.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise OSError(errno.EINVAL, "not a regular file", str(path))
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise ValueError(f"{Path(path).name} is larger than {limit} bytes")
+    return data, info
 
 
 def is_leftover_temp(name: str, targets: re.Pattern[str]) -> bool:
@@ -129,10 +202,82 @@ def touch(path: Path) -> None:
 
 
 @dataclass
-class _Entry:
-    names: list[str] = field(default_factory=list)
-    size: int = 0
+class DiskEntry:
+    """The files of one cache entry: their sizes by name, and their newest access (when the
+    entry was last used) and modification times (seconds since the epoch)."""
+
+    key: str
+    sizes: dict[str, int] = field(default_factory=dict)
     used: float = 0.0
+    modified: float = 0.0
+
+    @property
+    def names(self) -> list[str]:
+        return sorted(self.sizes)
+
+    @property
+    def size(self) -> int:
+        return sum(self.sizes.values())
+
+    def add(self, name: str, info: os.stat_result) -> None:
+        self.sizes[name] = info.st_size
+        self.used = max(self.used, info.st_atime)
+        self.modified = max(self.modified, info.st_mtime)
+
+
+def _owned_files(
+    items: Iterable[os.DirEntry[str]], entry_of: Callable[[str], str | None]
+) -> Iterator[tuple[os.DirEntry[str], str, os.stat_result]]:
+    """(item, entry key, status) of the regular files among ``items`` whose names the cache
+    owns; symlinks, directories, FIFOs and other names are left alone."""
+    for item in items:
+        key = entry_of(item.name)
+        if key is None:
+            continue
+        try:
+            info = item.stat(follow_symlinks=False)
+        except OSError:
+            continue  # deleted meanwhile
+        if stat.S_ISREG(info.st_mode):
+            yield item, key, info
+
+
+def scan_entries(fd: int, entry_of: Callable[[str], str | None]) -> list[DiskEntry]:
+    """The entries in the directory ``fd`` (:func:`opened_directory`), by key: the regular
+    files whose names ``entry_of`` gives a key. Raises OSError when it cannot be listed."""
+    entries: dict[str, DiskEntry] = {}
+    with os.scandir(fd) as listing:
+        items = list(listing)
+    for item, key, info in _owned_files(items, entry_of):
+        entries.setdefault(key, DiskEntry(key)).add(item.name, info)
+    return [entries[key] for key in sorted(entries)]
+
+
+def delete_entries(
+    fd: int, entry_of: Callable[[str], str | None], order: Callable[[str], Any] = str
+) -> tuple[int, int]:
+    """Deletes every entry in the directory ``fd`` (:func:`opened_directory`), each entry's
+    files in ``order`` (e.g. the file that makes the entry valid first, so a concurrent
+    reader never takes what is left for a whole entry); returns the entries and bytes
+    deleted. Only the regular files whose names ``entry_of`` recognises are deleted, relative
+    to ``fd``: a planted symlink is left alone, nothing outside is touched. Raises OSError
+    when the directory cannot be listed (then nothing was deleted)."""
+    deleted_entries = deleted_bytes = 0
+    for entry in scan_entries(fd, entry_of):
+        gone = 0
+        for name in sorted(entry.sizes, key=order):
+            try:
+                info = os.stat(name, dir_fd=fd, follow_symlinks=False)
+                if not stat.S_ISREG(info.st_mode):
+                    continue
+                os.unlink(name, dir_fd=fd)
+            except FileNotFoundError:
+                continue  # deleted meanwhile (an engine evicting)
+            gone += info.st_size
+        if gone:
+            deleted_entries += 1
+            deleted_bytes += gone
+    return deleted_entries, deleted_bytes
 
 
 class DiskLru:
@@ -205,8 +350,8 @@ class DiskLru:
             self._total += incoming - self._sizes.get(key, 0)
             self._sizes[key] = incoming
 
-    def _scan(self) -> dict[str, _Entry]:
-        entries: dict[str, _Entry] = {}
+    def _scan(self) -> dict[str, DiskEntry]:
+        entries: dict[str, DiskEntry] = {}
         if not directory_is_ours(self.directory):
             return entries
         try:
@@ -214,27 +359,15 @@ class DiskLru:
                 items = list(listing)
         except OSError:
             return entries
-        for item in items:
-            key = self._entry_of(item.name)
-            if key is None:
-                continue
-            try:
-                info = item.stat(follow_symlinks=False)
-            except OSError:
-                continue
-            if not stat.S_ISREG(info.st_mode):
-                continue  # a planted symlink or directory is neither counted nor deleted
+        for item, key, info in _owned_files(items, self._entry_of):
             if self._expired is not None and self._expired(item.name, info):
                 with contextlib.suppress(OSError):
                     os.unlink(item.path)
                 continue
-            entry = entries.setdefault(key, _Entry())
-            entry.names.append(item.name)
-            entry.size += info.st_size
-            entry.used = max(entry.used, info.st_atime)
+            entries.setdefault(key, DiskEntry(key)).add(item.name, info)
         return entries
 
-    def _delete(self, entry: _Entry) -> None:
+    def _delete(self, entry: DiskEntry) -> None:
         logger.debug("disk cache %s: evicting %s (least recently used)", self.directory, entry)
         for name in entry.names:
             with contextlib.suppress(OSError):

@@ -20,6 +20,8 @@ verifies its signature against the issuer before use.
 
 The directory stays within ``disk_cache_bytes`` (:class:`~certpolicy._util.DiskLru`):
 least recently used entries go first; an entry is used when it is loaded or written.
+:meth:`CrlDiskCache.disk_entries` and :meth:`CrlDiskCache.clear_disk` list and empty the
+directory (``certpolicy cache show`` / ``cache clear``) by the same names and metadata.
 """
 
 from __future__ import annotations
@@ -33,18 +35,25 @@ import re
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from certpolicy._util import (
     STALE_TEMP_SECONDS,
+    DiskEntry,
     DiskLru,
     atomic_write_bytes,
+    delete_entries,
     directory_is_ours,
+    from_unix,
+    opened_directory,
+    read_capped,
+    scan_entries,
     sweep_temps,
     touch,
 )
+from certpolicy.revocation._disk_entry import DiskCacheEntry
 
-__all__ = ["CacheEntry", "CrlDiskCache", "Metadata"]
+__all__ = ["SUBDIRECTORY", "CacheEntry", "CrlDiskCache", "Metadata"]
 
 logger = logging.getLogger("certpolicy")
 
@@ -79,6 +88,10 @@ _FILE = re.compile(r"(?P<key>[0-9a-f]{32})\.(?:json|der|(?P<sha>[0-9a-f]{16})\.d
 
 # Default bound of the directory, as RevocationConfig.disk_cache_bytes.
 DEFAULT_DISK_BYTES = 256 * 1024 * 1024
+
+# The directory under RevocationConfig.cache_dir, and the largest metadata file read.
+SUBDIRECTORY: Final = "crl"
+MAX_METADATA_BYTES: Final = 64 * 1024
 
 
 def _entry_of(name: str) -> str | None:
@@ -118,15 +131,18 @@ def _metadata_from(document: Any) -> Metadata:
     )
 
 
-def _read_capped(path: Path, limit: int) -> bytes:
-    """A cache file's bytes: never through a symlink (someone else's file), never more than
-    ``limit`` bytes (a planted /dev/zero link or a huge file is refused, not read)."""
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-    with os.fdopen(fd, "rb") as handle:
-        data = handle.read(limit + 1)
-    if len(data) > limit:
-        raise ValueError(f"{path.name} is larger than {limit} bytes")
-    return data
+def _read_document(path: str | Path, *, dir_fd: int | None = None) -> Any:
+    """The JSON document of a metadata file (``path`` relative to ``dir_fd`` when given).
+    Raises OSError or ValueError when it cannot be read as JSON."""
+    data, _ = read_capped(path, MAX_METADATA_BYTES, dir_fd=dir_fd)
+    try:
+        return json.loads(data.decode("utf-8"))
+    except RecursionError as exc:
+        raise ValueError("nested too deeply") from exc
+
+
+def _metadata_file(key: str) -> str:
+    return f"{key}.json"
 
 
 class CrlDiskCache:
@@ -140,14 +156,14 @@ class CrlDiskCache:
         *,
         disk_bytes: int = DEFAULT_DISK_BYTES,
     ) -> None:
-        self.directory = Path(cache_dir) / "crl"
+        self.directory = Path(cache_dir) / SUBDIRECTORY
         self._max_bytes = max_bytes
         self._lru = DiskLru(self.directory, disk_bytes, _entry_of)
 
     def paths(self, url: str) -> tuple[Path, Path]:
         """The DER and metadata paths of ``url``."""
         key = _key(url)
-        return self.directory / f"{key}.der", self.directory / f"{key}.json"
+        return self.directory / f"{key}.der", self.directory / _metadata_file(key)
 
     def _incoming(self, key: str, sha256: str) -> Path:
         return self.directory / f"{key}.{sha256[:16]}.der"
@@ -189,9 +205,9 @@ class CrlDiskCache:
     def _metadata_sha(self, key: str) -> str:
         """The SHA-256 the metadata of ``key`` names, or "" when unreadable."""
         try:
-            document = json.loads(_read_capped(self.directory / f"{key}.json", 64 * 1024))
+            document = _read_document(self.directory / _metadata_file(key))
             value = document.get("sha256") if isinstance(document, dict) else None
-        except (OSError, ValueError, RecursionError):
+        except (OSError, ValueError):
             return ""
         return value if isinstance(value, str) and len(value) == 64 else ""
 
@@ -216,10 +232,10 @@ class CrlDiskCache:
         """``(entry or None, metadata path)``; None: look again."""
         der_path, meta_path = self.paths(url)
         try:
-            document = json.loads(_read_capped(meta_path, 64 * 1024).decode("utf-8"))
+            document = _read_document(meta_path)
         except FileNotFoundError:
             return None, None
-        except (OSError, ValueError, RecursionError) as exc:
+        except (OSError, ValueError) as exc:
             self._discard(url, f"unreadable: {exc}")
             return None, None
         try:
@@ -233,7 +249,7 @@ class CrlDiskCache:
         incoming = self._incoming(_key(url), metadata.sha256)
         for path in (der_path, incoming):
             try:
-                der = _read_capped(path, self._max_bytes)
+                der, _ = read_capped(path, self._max_bytes)
             except FileNotFoundError:
                 continue
             except (OSError, ValueError) as exc:
@@ -314,6 +330,79 @@ class CrlDiskCache:
     def bytes_used(self) -> int:
         """The bytes of the entries counted (for tests)."""
         return self._lru.total()
+
+    # --- listing and clearing (certpolicy cache show / cache clear) ----------------------
+
+    @classmethod
+    def disk_entries(cls, cache_dir: Path) -> list[DiskCacheEntry]:
+        """The entries in ``cache_dir/crl`` as they are, each with what its metadata says and
+        the ``problem`` a load would find: no metadata, metadata unreadable or not of this
+        entry, or no CRL file of the size it names (the SHA-256 is checked when a CRL is
+        loaded, not here). Nothing is completed, deleted or marked used. Raises
+        NotADirectoryError when a symlink or a file stands in place of the directory,
+        OSError when it cannot be listed."""
+        with opened_directory(Path(cache_dir) / SUBDIRECTORY) as fd:
+            if fd is None:
+                return []
+            return [_listed(fd, entry) for entry in scan_entries(fd, _entry_of)]
+
+    @classmethod
+    def clear_disk(cls, cache_dir: Path) -> tuple[int, int]:
+        """Deletes the entries in ``cache_dir/crl``, each one's metadata first (without it
+        the entry is not used, so a concurrent load never takes a CRL file left alone for a
+        valid entry); returns the entries and bytes deleted. Raises as :meth:`disk_entries`
+        does, and then deletes nothing."""
+        with opened_directory(Path(cache_dir) / SUBDIRECTORY) as fd:
+            if fd is None:
+                return 0, 0
+            return delete_entries(fd, _entry_of, order=lambda name: not name.endswith(".json"))
+
+
+def _listed(fd: int, entry: DiskEntry) -> DiskCacheEntry:
+    """A listed entry of the directory ``fd``: its files and what its metadata says."""
+    metadata: Metadata | None = None
+    problem: str | None = None
+    if _metadata_file(entry.key) not in entry.sizes:
+        problem = "no metadata (incomplete: the next check downloads the CRL again)"
+    else:
+        try:
+            document = _read_document(_metadata_file(entry.key), dir_fd=fd)
+        except (OSError, ValueError) as exc:
+            problem = f"unreadable metadata: {exc}"
+        else:
+            try:
+                metadata = _metadata_from(document)
+            except (ValueError, OverflowError) as exc:
+                problem = f"bad metadata: {exc}"
+    if metadata is not None:
+        problem = _mismatch(entry, metadata)
+    return DiskCacheEntry(
+        method="crl",
+        key=entry.key,
+        files=tuple(entry.names),
+        size=entry.size,
+        last_used=from_unix(entry.used),
+        url=None if metadata is None else metadata.url,
+        this_update=None if metadata is None else from_unix(metadata.this_update),
+        next_update=None
+        if metadata is None or metadata.next_update is None
+        else from_unix(metadata.next_update),
+        number=None if metadata is None else metadata.number,
+        fetched_at=None if metadata is None else from_unix(metadata.fetched_at),
+        problem=problem,
+    )
+
+
+def _mismatch(entry: DiskEntry, metadata: Metadata) -> str | None:
+    """Why a load would discard the entry whose metadata reads well (None: it would not, by
+    its names and sizes)."""
+    if _key(metadata.url) != entry.key:
+        return f"the metadata is of another URL ({metadata.url}): the next check discards it"
+    # The CRL as stored, or a new one whose store was interrupted after its commit.
+    candidates = (f"{entry.key}.der", f"{entry.key}.{metadata.sha256[:16]}.der")
+    if any(entry.sizes.get(name) == metadata.size for name in candidates):
+        return None
+    return "no CRL file of the size its metadata names: the next check downloads it again"
 
 
 def _document(metadata: Metadata) -> bytes:

@@ -1,6 +1,7 @@
 """OCSP revocation (RFC 6960): requests and complete response verification in the Rust core,
 and :class:`OcspChecker`, the "ocsp" method, with its fetcher and caches."""
 
+from certpolicy.revocation.ocsp._cache import OcspDiskCache
 from certpolicy.revocation.ocsp._checker import OcspChecker
 from certpolicy.revocation.ocsp._fetch import OcspFetcher, OcspFetchError
 from certpolicy.revocation.ocsp._status import (
@@ -14,6 +15,7 @@ from certpolicy.revocation.ocsp._status import (
 __all__ = [
     "CertStatus",
     "OcspChecker",
+    "OcspDiskCache",
     "OcspFetchError",
     "OcspFetcher",
     "OcspStatus",

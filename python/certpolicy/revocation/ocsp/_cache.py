@@ -13,15 +13,27 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Final
 
-from certpolicy._util import DEFAULT_DISK_BYTES, BlobFiles, CachedValue, MemoryLru
+from certpolicy._util import (
+    DEFAULT_DISK_BYTES,
+    MAX_OCSP_RESPONSE_BYTES,
+    BlobFiles,
+    CachedValue,
+    MemoryLru,
+    from_unix,
+)
+from certpolicy.revocation._disk_entry import DiskCacheEntry
 
-__all__ = ["CachedAnswer", "OcspDiskCache", "OcspMemoryCache"]
+__all__ = ["SUBDIRECTORY", "CachedAnswer", "OcspDiskCache", "OcspMemoryCache"]
 
 # A verified answer and the time span it may be reused in.
 CachedAnswer = CachedValue
 # Verified answers by CertID key, least recently used evicted first.
 OcspMemoryCache = MemoryLru
+
+# The disk cache's directory under RevocationConfig.cache_dir.
+SUBDIRECTORY: Final = "ocsp"
 
 
 class OcspDiskCache(BlobFiles):
@@ -32,3 +44,27 @@ class OcspDiskCache(BlobFiles):
         self, directory: Path, max_bytes: int, *, disk_bytes: int = DEFAULT_DISK_BYTES
     ) -> None:
         super().__init__(directory, max_bytes, ".der", disk_bytes=disk_bytes)
+
+    @classmethod
+    def disk_entries(cls, cache_dir: Path) -> list[DiskCacheEntry]:
+        """The responses in ``cache_dir/ocsp`` as they are (expired ones included: nothing
+        is swept, marked used or deleted). Raises NotADirectoryError when a symlink or a file
+        stands in place of the directory, OSError when it cannot be listed."""
+        cache = cls(Path(cache_dir) / SUBDIRECTORY, MAX_OCSP_RESPONSE_BYTES)
+        return [
+            DiskCacheEntry(
+                method="ocsp",
+                key=entry.key,
+                files=tuple(entry.names),
+                size=entry.size,
+                last_used=from_unix(entry.used),
+                reuse_until=from_unix(entry.modified),
+            )
+            for entry in cache.entries()
+        ]
+
+    @classmethod
+    def clear_disk(cls, cache_dir: Path) -> tuple[int, int]:
+        """Deletes the responses in ``cache_dir/ocsp``; returns the entries and bytes
+        deleted. Raises as :meth:`disk_entries` does, and then deletes nothing."""
+        return cls(Path(cache_dir) / SUBDIRECTORY, MAX_OCSP_RESPONSE_BYTES).clear()

@@ -22,7 +22,12 @@ from certpolicy.revocation._answers import MethodAnswer, certificate_label
 from certpolicy.revocation._config import RevocationConfig
 from certpolicy.revocation._http import held_against_url
 from certpolicy.revocation._stats import CacheCounters
-from certpolicy.revocation.ocsp._cache import CachedAnswer, OcspDiskCache, OcspMemoryCache
+from certpolicy.revocation.ocsp._cache import (
+    SUBDIRECTORY,
+    CachedAnswer,
+    OcspDiskCache,
+    OcspMemoryCache,
+)
 from certpolicy.revocation.ocsp._fetch import OcspFetcher, OcspFetchError
 from certpolicy.revocation.ocsp._status import (
     OcspStatus,
@@ -66,7 +71,9 @@ class OcspChecker:
             max_bytes=config.memory_cache_bytes
         )
         self._disk = OcspDiskCache(
-            config.cache_dir / "ocsp", config.max_ocsp_bytes, disk_bytes=config.disk_cache_bytes
+            config.cache_dir / SUBDIRECTORY,
+            config.max_ocsp_bytes,
+            disk_bytes=config.disk_cache_bytes,
         )
         self._disk.sweep()  # what a crash left, expired responses, the bound
         self._flights: SingleFlight[MethodAnswer] = SingleFlight()
