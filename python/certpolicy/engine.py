@@ -61,7 +61,7 @@ from certpolicy.revocation import (
 )
 from certpolicy.tls import PolicySSLContext, checked_https_get, parse_endpoint
 
-__all__ = ["TRUST_FILE_BESIDE_CONFIG_XML", "Engine", "trust_store_file"]
+__all__ = ["TRUST_FILE_BESIDE_CONFIG_XML", "Engine", "revocation_config_from", "trust_store_file"]
 
 logger = logging.getLogger("certpolicy")
 
@@ -744,7 +744,23 @@ def _engine_from_config_xml(cls: type[Engine], path: Path, defaults: str | None)
     return engine
 
 
-def _engine_from_toml(cls: type[Engine], path: Path, defaults: str | None) -> Engine:
+def revocation_config_from(config: str | os.PathLike[str]) -> RevocationConfig:
+    """The revocation settings a configuration gives an engine, read without making one (so
+    nothing is fetched, swept or written, e.g. for ``certpolicy cache show``): a
+    certpolicy.toml's ``[revocation]`` table (``cache_dir`` relative to the file), or the
+    defaults for a config.xml (which sets none). Raises :class:`ConfigError`."""
+    target = Path(config)
+    suffix = target.suffix.lower()
+    if suffix == ".xml":
+        AgentConfig.read(target)  # as Engine.from_config, refuse an unreadable config
+        return RevocationConfig()
+    if suffix == ".toml":
+        return _toml_revocation(target, _read_toml(target))
+    raise ConfigError(f"{target}: expected a config.xml or a .toml file")
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    """A certpolicy.toml's top-level table, its keys checked."""
     try:
         data = tomllib.loads(path.read_text("utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
@@ -753,6 +769,31 @@ def _engine_from_toml(cls: type[Engine], path: Path, defaults: str | None) -> En
     unknown = set(data) - known
     if unknown:
         raise ConfigError(f"{path}: unknown key(s) {', '.join(sorted(unknown))}")
+    return data
+
+
+def _toml_revocation(path: Path, data: dict[str, Any]) -> RevocationConfig:
+    """The RevocationConfig of a certpolicy.toml's ``[revocation]`` table."""
+    revocation_table = data.get("revocation", {})
+    if not isinstance(revocation_table, dict):
+        raise ConfigError(f"{path}: [revocation] must be a table")
+    revocation_table = dict(revocation_table)
+    try:
+        if "retry" in revocation_table:
+            if not isinstance(revocation_table["retry"], dict):
+                raise ConfigError("retry must be a table")
+            revocation_table["retry"] = Retry(**revocation_table["retry"])
+        if "cache_dir" in revocation_table:
+            if not isinstance(revocation_table["cache_dir"], str):
+                raise ConfigError("cache_dir must be a path")
+            revocation_table["cache_dir"] = path.parent / revocation_table["cache_dir"]
+        return RevocationConfig(**revocation_table)
+    except (TypeError, ConfigError) as exc:
+        raise ConfigError(f"{path}: [revocation]: {exc}") from exc
+
+
+def _engine_from_toml(cls: type[Engine], path: Path, defaults: str | None) -> Engine:
+    data = _read_toml(path)
     base = path.parent
     if defaults is None and "defaults" in data:
         defaults = _defaults_mode(data["defaults"], str(path))
@@ -799,22 +840,7 @@ def _engine_from_toml(cls: type[Engine], path: Path, defaults: str | None) -> En
     store = _toml_trust_store(path, trust_table)
     if store is not None and store.is_file():
         trust.add_file(store)
-    revocation_table = data.get("revocation", {})
-    if not isinstance(revocation_table, dict):
-        raise ConfigError(f"{path}: [revocation] must be a table")
-    revocation_table = dict(revocation_table)
-    try:
-        if "retry" in revocation_table:
-            if not isinstance(revocation_table["retry"], dict):
-                raise ConfigError("retry must be a table")
-            revocation_table["retry"] = Retry(**revocation_table["retry"])
-        if "cache_dir" in revocation_table:
-            if not isinstance(revocation_table["cache_dir"], str):
-                raise ConfigError("cache_dir must be a path")
-            revocation_table["cache_dir"] = base / revocation_table["cache_dir"]
-        revocation = RevocationConfig(**revocation_table)
-    except (TypeError, ConfigError) as exc:
-        raise ConfigError(f"{path}: [revocation]: {exc}") from exc
+    revocation = _toml_revocation(path, data)
     fetch_intermediates = data.get("fetch_intermediates", True)
     if not isinstance(fetch_intermediates, bool):
         raise ConfigError(f"{path}: fetch_intermediates must be true or false")
