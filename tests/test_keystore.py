@@ -125,7 +125,9 @@ def stores(tmp_path_factory: pytest.TempPathFactory) -> Stores:
 
 
 def reason_of(info: pytest.ExceptionInfo[cp.MalformedInputError]) -> str:
-    return str(getattr(info.value, "keystore_error", ""))
+    # Every keystore failure is a KeystoreError (a MalformedInputError) with its reason.
+    assert isinstance(info.value, cp.KeystoreError), repr(info.value)
+    return info.value.keystore_error
 
 
 def expect_error(path: Path, password: str | bytes | None, reason: str | tuple[str, ...]) -> None:

@@ -15,7 +15,7 @@ import certpolicy as cp
 PUBLIC_NAMES = """
 AgentConfig CertInfo CertPolicyError CertificateCheckError CertificateRevokedError
 ChainCacheInfo ChainError CheckResult ConfigError Crl CrlError Engine HostnameMismatchError
-MalformedInputError OcspError OcspStatus Policy PolicyError PolicySSLContext PolicySet
+KeystoreError MalformedInputError OcspError OcspStatus Policy PolicyError PolicySSLContext PolicySet
 Report Retry RevocationConfig RevocationUnavailableError RevokedEntry Selection SyncResult
 TrustStore __version__ cert_info certificate_check_error chain_cache_info clear_chain_cache
 extract_from_ssl inject_into_ssl

@@ -21,6 +21,7 @@ __all__ = [
     "ConfigError",
     "CrlError",
     "HostnameMismatchError",
+    "KeystoreError",
     "MalformedInputError",
     "OcspError",
     "PolicyError",
@@ -142,6 +143,20 @@ class RevocationUnavailableError(CertificateCheckError):
 
 class MalformedInputError(CertPolicyError, ValueError):
     """Input that is not a well-formed certificate, PEM document or argument."""
+
+
+class KeystoreError(MalformedInputError):
+    """A Java keystore (JKS, JCEKS, PKCS#12) that cannot be imported; nothing was added.
+
+    ``keystore_error`` says why, in one stable word: "integrity" (wrong password or a
+    tampered file), "password_required", "malformed", "unsupported", "too_costly" (over the
+    key-derivation work budget) or "unreadable"."""
+
+    keystore_error: str
+
+    def __init__(self, message: str, keystore_error: str = "malformed") -> None:
+        super().__init__(message)
+        self.keystore_error = keystore_error
 
 
 class CrlError(CertPolicyError):

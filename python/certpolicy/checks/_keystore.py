@@ -9,7 +9,7 @@ import os
 from dataclasses import dataclass
 
 from certpolicy._util import core as _core
-from certpolicy.errors import MalformedInputError
+from certpolicy.errors import KeystoreError, MalformedInputError
 
 __all__ = ["KeystoreContents", "read_keystore"]
 
@@ -33,11 +33,9 @@ class KeystoreContents:
     skipped: tuple[tuple[str | None, str], ...]
 
 
-def keystore_error(where: str, reason: str, message: str) -> MalformedInputError:
-    """A MalformedInputError naming the file, with ``keystore_error`` set to ``reason``."""
-    error = MalformedInputError(f"keystore {where!r}: {message}")
-    error.keystore_error = reason  # type: ignore[attr-defined]
-    return error
+def keystore_error(where: str, reason: str, message: str) -> KeystoreError:
+    """A KeystoreError naming the file, with ``keystore_error`` set to ``reason``."""
+    return KeystoreError(f"keystore {where!r}: {message}", reason)
 
 
 def _read_file(where: str) -> bytes:
