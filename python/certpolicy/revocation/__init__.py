@@ -6,7 +6,11 @@ caches listed and cleared (:func:`disk_cache_entries`, :func:`clear_disk_cache`)
 from certpolicy.revocation._answers import AnswerStatus, MethodAnswer, PathAnswer, RevocationMethod
 from certpolicy.revocation._checker import RevocationChecker, default_methods
 from certpolicy.revocation._config import METHODS, Method, Retry, RevocationConfig
-from certpolicy.revocation._disk_cache import clear_disk_cache, disk_cache_entries
+from certpolicy.revocation._disk_cache import (
+    clear_disk_cache,
+    disk_cache_directory,
+    disk_cache_entries,
+)
 from certpolicy.revocation._disk_entry import DISK_CACHES, DiskCache, DiskCacheEntry
 from certpolicy.revocation.crl import Crl, CrlChecker, RevokedEntry
 from certpolicy.revocation.ocsp import OcspChecker, OcspStatus, ocsp_check_response, ocsp_request
@@ -31,6 +35,7 @@ __all__ = [
     "RevokedEntry",
     "clear_disk_cache",
     "default_methods",
+    "disk_cache_directory",
     "disk_cache_entries",
     "ocsp_check_response",
     "ocsp_request",

@@ -18,7 +18,7 @@ from certpolicy.revocation._disk_entry import DISK_CACHES, DiskCache, DiskCacheE
 from certpolicy.revocation.crl import CrlDiskCache
 from certpolicy.revocation.ocsp import OcspDiskCache
 
-__all__ = ["clear_disk_cache", "disk_cache_entries"]
+__all__ = ["clear_disk_cache", "disk_cache_directory", "disk_cache_entries"]
 
 
 def _cache(method: object) -> type[CrlDiskCache] | type[OcspDiskCache]:
@@ -27,6 +27,12 @@ def _cache(method: object) -> type[CrlDiskCache] | type[OcspDiskCache]:
     if method == "ocsp":
         return OcspDiskCache
     raise MalformedInputError(f"disk cache {method!r} is not one of {DISK_CACHES}")
+
+
+def disk_cache_directory(cache_dir: str | os.PathLike[str], method: DiskCache) -> Path:
+    """Where the ``method`` ("crl" or "ocsp") disk cache under ``cache_dir`` keeps its
+    files. Raises MalformedInputError for another ``method``."""
+    return Path(cache_dir) / _cache(method).subdirectory
 
 
 def disk_cache_entries(

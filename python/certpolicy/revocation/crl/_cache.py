@@ -35,7 +35,7 @@ import re
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, ClassVar, Final
 
 from certpolicy._util import (
     STALE_TEMP_SECONDS,
@@ -53,7 +53,7 @@ from certpolicy._util import (
 )
 from certpolicy.revocation._disk_entry import DiskCacheEntry
 
-__all__ = ["SUBDIRECTORY", "CacheEntry", "CrlDiskCache", "Metadata"]
+__all__ = ["CacheEntry", "CrlDiskCache", "Metadata"]
 
 logger = logging.getLogger("certpolicy")
 
@@ -89,8 +89,7 @@ _FILE = re.compile(r"(?P<key>[0-9a-f]{32})\.(?:json|der|(?P<sha>[0-9a-f]{16})\.d
 # Default bound of the directory, as RevocationConfig.disk_cache_bytes.
 DEFAULT_DISK_BYTES = 256 * 1024 * 1024
 
-# The directory under RevocationConfig.cache_dir, and the largest metadata file read.
-SUBDIRECTORY: Final = "crl"
+# The largest metadata file read.
 MAX_METADATA_BYTES: Final = 64 * 1024
 
 
@@ -149,6 +148,9 @@ class CrlDiskCache:
     """Reads and writes cache entries; never raises for a bad or missing entry.
     ``max_bytes`` caps one CRL file read back; ``disk_bytes`` bounds the directory."""
 
+    # The directory under RevocationConfig.cache_dir.
+    subdirectory: ClassVar[str] = "crl"
+
     def __init__(
         self,
         cache_dir: Path,
@@ -156,7 +158,7 @@ class CrlDiskCache:
         *,
         disk_bytes: int = DEFAULT_DISK_BYTES,
     ) -> None:
-        self.directory = Path(cache_dir) / SUBDIRECTORY
+        self.directory = Path(cache_dir) / self.subdirectory
         self._max_bytes = max_bytes
         self._lru = DiskLru(self.directory, disk_bytes, _entry_of)
 
@@ -341,7 +343,7 @@ class CrlDiskCache:
         loaded, not here). Nothing is completed, deleted or marked used. Raises
         NotADirectoryError when a symlink or a file stands in place of the directory,
         OSError when it cannot be listed."""
-        with opened_directory(Path(cache_dir) / SUBDIRECTORY) as fd:
+        with opened_directory(Path(cache_dir) / cls.subdirectory) as fd:
             if fd is None:
                 return []
             return [_listed(fd, entry) for entry in scan_entries(fd, _entry_of)]
@@ -352,7 +354,7 @@ class CrlDiskCache:
         the entry is not used, so a concurrent load never takes a CRL file left alone for a
         valid entry); returns the entries and bytes deleted. Raises as :meth:`disk_entries`
         does, and then deletes nothing."""
-        with opened_directory(Path(cache_dir) / SUBDIRECTORY) as fd:
+        with opened_directory(Path(cache_dir) / cls.subdirectory) as fd:
             if fd is None:
                 return 0, 0
             return delete_entries(fd, _entry_of, order=lambda name: not name.endswith(".json"))

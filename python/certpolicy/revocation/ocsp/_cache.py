@@ -13,7 +13,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Final
+from typing import ClassVar
 
 from certpolicy._util import (
     DEFAULT_DISK_BYTES,
@@ -25,20 +25,20 @@ from certpolicy._util import (
 )
 from certpolicy.revocation._disk_entry import DiskCacheEntry
 
-__all__ = ["SUBDIRECTORY", "CachedAnswer", "OcspDiskCache", "OcspMemoryCache"]
+__all__ = ["CachedAnswer", "OcspDiskCache", "OcspMemoryCache"]
 
 # A verified answer and the time span it may be reused in.
 CachedAnswer = CachedValue
 # Verified answers by CertID key, least recently used evicted first.
 OcspMemoryCache = MemoryLru
 
-# The disk cache's directory under RevocationConfig.cache_dir.
-SUBDIRECTORY: Final = "ocsp"
-
 
 class OcspDiskCache(BlobFiles):
     """Response DER files ``<sha256 of the CertID request>.der`` in ``directory``, within
     ``disk_bytes``; ``max_bytes`` caps one response read back."""
+
+    # The directory under RevocationConfig.cache_dir.
+    subdirectory: ClassVar[str] = "ocsp"
 
     def __init__(
         self, directory: Path, max_bytes: int, *, disk_bytes: int = DEFAULT_DISK_BYTES
@@ -50,7 +50,7 @@ class OcspDiskCache(BlobFiles):
         """The responses in ``cache_dir/ocsp`` as they are (expired ones included: nothing
         is swept, marked used or deleted). Raises NotADirectoryError when a symlink or a file
         stands in place of the directory, OSError when it cannot be listed."""
-        cache = cls(Path(cache_dir) / SUBDIRECTORY, MAX_OCSP_RESPONSE_BYTES)
+        cache = cls(Path(cache_dir) / cls.subdirectory, MAX_OCSP_RESPONSE_BYTES)
         return [
             DiskCacheEntry(
                 method="ocsp",
@@ -67,4 +67,4 @@ class OcspDiskCache(BlobFiles):
     def clear_disk(cls, cache_dir: Path) -> tuple[int, int]:
         """Deletes the responses in ``cache_dir/ocsp``; returns the entries and bytes
         deleted. Raises as :meth:`disk_entries` does, and then deletes nothing."""
-        return cls(Path(cache_dir) / SUBDIRECTORY, MAX_OCSP_RESPONSE_BYTES).clear()
+        return cls(Path(cache_dir) / cls.subdirectory, MAX_OCSP_RESPONSE_BYTES).clear()

@@ -22,12 +22,7 @@ from certpolicy.revocation._answers import MethodAnswer, certificate_label
 from certpolicy.revocation._config import RevocationConfig
 from certpolicy.revocation._http import held_against_url
 from certpolicy.revocation._stats import CacheCounters
-from certpolicy.revocation.ocsp._cache import (
-    SUBDIRECTORY,
-    CachedAnswer,
-    OcspDiskCache,
-    OcspMemoryCache,
-)
+from certpolicy.revocation.ocsp._cache import CachedAnswer, OcspDiskCache, OcspMemoryCache
 from certpolicy.revocation.ocsp._fetch import OcspFetcher, OcspFetchError
 from certpolicy.revocation.ocsp._status import (
     OcspStatus,
@@ -71,7 +66,7 @@ class OcspChecker:
             max_bytes=config.memory_cache_bytes
         )
         self._disk = OcspDiskCache(
-            config.cache_dir / SUBDIRECTORY,
+            config.cache_dir / OcspDiskCache.subdirectory,
             config.max_ocsp_bytes,
             disk_bytes=config.disk_cache_bytes,
         )
