@@ -184,9 +184,8 @@ def test_symlinks_are_never_followed(
     config, urls, _ = filled
     cache = config.parent / "cache"
     planted, precious, victim = plant_links(cache, tmp_path / "outside")
-    # An OCSP file's modification time is the end of its reuse: a future one keeps the
-    # engine's own start-up sweep away from it (see the xfail test below), so what is
-    # tested here is what the cache commands do.
+    # An OCSP file's modification time is the end of its reuse: a future one is a response
+    # a sweep would keep too, so what is tested here is only what the cache commands do.
     future = time.time() + 86400
     os.utime(victim, (future, future))
     code, shown = invoke(capsys, "cache", "show", "--config", str(config))
@@ -194,10 +193,13 @@ def test_symlinks_are_never_followed(
     assert {e["url"] for e in shown["crl"]["entries"]} == set(urls)  # type: ignore[index]
     assert "not a directory" in str(shown["ocsp"]["problem"])  # type: ignore[index]
     assert shown["ocsp"]["entries"] == []  # type: ignore[index]
+    crl_files = sorted(p.name for p in (cache / "crl").iterdir())
     code, error = invoke(capsys, "cache", "clear", "--config", str(config))
     assert code == 2
     assert "ocsp cache not cleared" in str(error["error"])
     assert victim.exists()
+    # All or nothing: the CRL cache, which could be cleared, was not.
+    assert sorted(p.name for p in (cache / "crl").iterdir()) == crl_files
     code, cleared = invoke(capsys, "cache", "clear", "--crl", "--config", str(config))
     assert code == 0
     assert cleared["deleted"]["crl"]["entries"] == 2  # type: ignore[index]
@@ -215,6 +217,33 @@ def test_the_engine_a_command_makes_follows_no_symlinked_cache_directory(
     os.utime(victim, (past, past))
     invoke(capsys, "cache", "show", "--config", str(config))
     assert victim.exists()
+
+
+def test_show_deletes_nothing(
+    capsys: pytest.CaptureFixture[str], filled: tuple[Path, list[str], list[Cert]]
+) -> None:
+    """``cache show`` makes no engine: no checker sweeps the caches before they are listed
+    (an expired OCSP response deleted, the directory evicted down to its bound)."""
+    config, urls, _ = filled
+    cache = config.parent / "cache"
+    expired = sorted((cache / "ocsp").iterdir())[0]
+    past = time.time() - 3600
+    os.utime(expired, (past, past))
+    # A bound far below what the caches hold: a checker would evict at start.
+    config.write_text('[revocation]\ncache_dir = "cache"\ndisk_cache_bytes = 1\n')
+    before = {p: p.stat().st_size for kind in ("crl", "ocsp") for p in (cache / kind).iterdir()}
+    code, shown = invoke(capsys, "cache", "show", "--config", str(config))
+    assert code == 0
+    assert {p: p.stat().st_size for kind in ("crl", "ocsp") for p in (cache / kind).iterdir()} == (
+        before
+    )
+    states = {e["key"]: e["expired"] for e in shown["ocsp"]["entries"]}  # type: ignore[index]
+    assert states == {name.stem: name == expired for name in (cache / "ocsp").iterdir()}
+    assert {e["url"] for e in shown["crl"]["entries"]} == set(urls)  # type: ignore[index]
+    assert main(["cache", "show", "--ocsp", "--config", str(config)]) == 0
+    text = capsys.readouterr().out
+    assert text.count("(expired)") == 1
+    assert expired.exists()
 
 
 def test_an_empty_or_missing_cache(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
