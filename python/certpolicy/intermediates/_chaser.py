@@ -223,7 +223,7 @@ class IntermediateFetcher:
         added: list[FetchedIntermediate] = []
         tried: set[str] = set()
         notes: list[str] = []
-        last: ChainError | None = None
+        last: CertPolicyError | None = None
         while len(added) < self._max_fetched and len(chain) < core.MAX_PRESENTED_CERTS:
             end = _chain_end(chain, infos)
             if end is None:
@@ -242,9 +242,9 @@ class IntermediateFetcher:
                 added.append(FetchedIntermediate(url, info["subject"], der))
             try:
                 path = verify(chain)
-            except ChainError as exc:
+            except CertPolicyError as exc:
                 last = exc
-                if wants_issuer(exc):
+                if isinstance(exc, ChainError) and wants_issuer(exc):
                     continue
                 break
             used = set(path)
