@@ -726,6 +726,10 @@ def test_asyncio_connections_fetch_on_a_worker_thread(
     )
     (record,) = [r for r in caplog.records if r.getMessage().startswith("caIssuers fetch")]
     assert record.threadName != threading.main_thread().name
+    # The structured fields, as the revocation fetches carry them (docs/monitoring.md).
+    assert (record.method, record.outcome, record.error) == ("aia", "ok", None)  # type: ignore[attr-defined]
+    assert record.bytes > 0  # type: ignore[attr-defined]
+    assert record.url.startswith("http://127.0.0.1:")  # type: ignore[attr-defined]
     assert site.requests() == 1
 
 

@@ -39,6 +39,7 @@ FAKE: dict[str, Any] = {
     },
     "codes": {"chain.expired": 3, "revocation.unavailable": 1},
     "chain_cache": {"hits": 11, "misses": 4, "entries": 4, "capacity": 4096, "new_key": 1},
+    "intermediates": {"fetches": 3, "failures": 1, "cache_hits": 8},
     "revocation": {
         "fetches": {
             "crl": {
@@ -135,6 +136,9 @@ def test_every_counter_from_a_fake_stats_callable(registry: Any) -> None:
     assert value(found, "certpolicy_chain_cache_hits_total") == 11
     assert value(found, "certpolicy_chain_cache_misses_total") == 4
     assert value(found, "certpolicy_chain_cache_entries") == 4
+    assert value(found, "certpolicy_intermediate_fetches_total") == 3
+    assert value(found, "certpolicy_intermediate_fetch_failures_total") == 1
+    assert value(found, "certpolicy_intermediate_cache_hits_total") == 8
     # A method the stats do not mention yet is there, at zero, with every bucket.
     assert value(found, "certpolicy_revocation_fetches_total", method="ocsp") == 0
     assert value(found, "certpolicy_revocation_fetch_seconds_bucket", method="ocsp", le="2.5") == 0

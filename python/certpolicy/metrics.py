@@ -23,6 +23,9 @@ The metrics (all labels are listed; counters end in ``_total`` as exposed):
 ``certpolicy_chain_cache_hits_total``                     counter     verified-chain cache hits
 ``certpolicy_chain_cache_misses_total``                   counter     and misses (process-wide)
 ``certpolicy_chain_cache_entries``                        gauge       chains held (process-wide)
+``certpolicy_intermediate_fetches_total``                 counter     caIssuers fetches (AIA)
+``certpolicy_intermediate_fetch_failures_total``          counter     ... that gave nothing usable
+``certpolicy_intermediate_cache_hits_total``              counter     ... answered from a cache
 ========================================================  ==========  ==========================
 
 docs/monitoring.md describes what each one counts.
@@ -128,6 +131,24 @@ METRICS: Final[tuple[tuple[str, str, tuple[str, ...], str], ...]] = (
         "gauge",
         (),
         "Verified chains held in the cache (process-wide, shared by every engine).",
+    ),
+    (
+        "certpolicy_intermediate_fetches",
+        "counter",
+        (),
+        "Fetches of missing intermediates from caIssuers URLs (AIA chasing).",
+    ),
+    (
+        "certpolicy_intermediate_fetch_failures",
+        "counter",
+        (),
+        "Fetches of missing intermediates that gave no usable certificate.",
+    ),
+    (
+        "certpolicy_intermediate_cache_hits",
+        "counter",
+        (),
+        "Missing intermediates answered from the memory or disk cache without a fetch.",
     ),
 )
 
@@ -248,6 +269,13 @@ class EngineCollector:
         for key in ("hits", "misses", "entries"):
             if key in chain_cache:
                 family(f"certpolicy_chain_cache_{key}").add_metric([], _number(chain_cache[key]))
+        intermediates = _mapping(stats.get("intermediates"))
+        for key, name in (
+            ("fetches", "certpolicy_intermediate_fetches"),
+            ("failures", "certpolicy_intermediate_fetch_failures"),
+            ("cache_hits", "certpolicy_intermediate_cache_hits"),
+        ):
+            family(name).add_metric([], _number(intermediates.get(key)))
         yield from families.values()
 
     def _families(self) -> Iterator[Metric]:

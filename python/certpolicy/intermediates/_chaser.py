@@ -347,17 +347,32 @@ class IntermediateFetcher:
                 "caIssuers fetch %s failed: %s",
                 url,
                 exc,
-                extra={"url": url, "outcome": "failed", "reason": str(exc)},
+                extra={
+                    "method": "aia",
+                    "url": url,
+                    "bytes": 0,
+                    "seconds": time.monotonic() - started,
+                    "outcome": "failed",
+                    "error": str(exc),
+                },
             )
             raise
+        seconds = time.monotonic() - started
         logger.info(
             "caIssuers fetch %s: %d certificate(s), %d bytes in %.3f s%s",
             url,
             len(certificates),
             len(body),
-            time.monotonic() - started,
+            seconds,
             "" if final == url else f" (redirected to {final})",
-            extra={"url": url, "outcome": "ok", "bytes": len(body)},
+            extra={
+                "method": "aia",
+                "url": url,
+                "bytes": len(body),
+                "seconds": seconds,
+                "outcome": "ok",
+                "error": None,
+            },
         )
         until = min(first_expiry, now + MAX_AGE)
         # Expired certificates are kept a short while too (the URL is not asked again for

@@ -8,6 +8,9 @@ Validity: 2025-01-01 .. 2045-01-01, so tests check at a fixed time, never "now".
 import datetime as dt
 import ipaddress
 import pathlib
+import subprocess
+import tempfile
+from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -64,6 +67,18 @@ def main() -> None:
     pem = serialization.Encoding.PEM
     (PKG_DATA / "example_chain.pem").write_bytes(leaf.public_bytes(pem) + inter.public_bytes(pem))
     (PKG_DATA / "example_root.pem").write_bytes(root.public_bytes(pem))
+    # The caIssuers fixture of aia.rs's `written_by_openssl` test: a PKCS#7 certs-only
+    # message as OpenSSL writes it, of this intermediate and root.
+    with tempfile.TemporaryDirectory() as scratch:
+        certs = []
+        for fname, cert in [("intermediate.pem", inter), ("root.pem", root)]:
+            (Path(scratch) / fname).write_bytes(cert.public_bytes(pem))
+            certs += ["-certfile", str(Path(scratch) / fname)]
+        subprocess.run(
+            ["openssl", "crl2pkcs7", "-nocrl", *certs, "-outform", "DER",
+             "-out", str(HERE / "intermediate_root.p7c")],
+            check=True,
+        )
 
 
 if __name__ == "__main__":
