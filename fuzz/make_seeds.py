@@ -196,7 +196,7 @@ def seeds() -> dict[str, dict[str, bytes]]:
     # caIssuers bodies: a DER certificate, a certs-only PKCS#7 message written by openssl
     # (DER, and the same with indefinite lengths, as BER), PEM of both, and a web page.
     p7c = read(PKI, "intermediate_root.p7c")
-    out["fuzz_aia_body"] = {
+    out["aia"] = {
         "der": inter,
         "p7c": p7c,
         "p7c_ber": _indefinite(0x30, bytes.fromhex("06092a864886f70d010702") + _indefinite(
