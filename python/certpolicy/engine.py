@@ -650,18 +650,25 @@ class Engine:
         *,
         timeout: float = 10.0,
         trust_peer_ip: bool = False,
+        connect_to: str | None = None,
+        server_name: str | None = None,
     ) -> Report:
         """Connects to an endpoint (``https://host[:port]/...``, ``host[:port]`` or an IP
         literal; ``port`` is the default), does the TLS handshake, checks it and closes.
         Returns the report, passed or failed (nothing is sent over the connection).
         Network failures raise :class:`OSError` (``TimeoutError`` after ``timeout``).
         The policy is selected as for every other connection (``trust_peer_ip``: see
-        :meth:`check`), so the answer is the one ``ssl_context()`` gives."""
+        :meth:`check`), so the answer is the one ``ssl_context()`` gives.
+
+        ``connect_to`` is the address (or name) to connect to instead of the host, as curl's
+        ``--resolve``; ``server_name`` the name sent as SNI and checked instead of the host
+        (as ``--servername``)."""
         host, port = parse_endpoint(url_or_host, port)
+        name = server_name or host
         context = self.ssl_context(trust_peer_ip=trust_peer_ip)
-        with socket.create_connection((host, port), timeout=timeout) as raw:
+        with socket.create_connection((connect_to or host, port), timeout=timeout) as raw:
             try:
-                with context.wrap_socket(raw, server_hostname=host) as tls:
+                with context.wrap_socket(raw, server_hostname=name) as tls:
                     report = tls.report
             except CertificateCheckError as exc:
                 if not isinstance(exc.report, Report):

@@ -169,28 +169,6 @@ def _targets(args: argparse.Namespace) -> list[_Target]:
     return targets
 
 
-def _connect_and_check(
-    engine: Engine, target: _Target, timeout: float, trust_peer_ip: bool
-) -> Report:
-    """``check_endpoint`` with a given address and server name: connects to the --resolve
-    address (else the host), sends ``server_name`` as SNI and checks the certificate for it.
-    The policy is selected by the engine's context as for any connection (server name,
-    peer address, port)."""
-    context = engine.ssl_context(trust_peer_ip=trust_peer_ip)
-    address = target.address or target.host
-    with socket.create_connection((address, target.port), timeout=timeout) as raw:
-        try:
-            with context.wrap_socket(raw, server_hostname=target.server_name) as tls:
-                report = tls.report
-        except CertificateCheckError as exc:
-            if not isinstance(exc.report, Report):
-                raise
-            return exc.report
-    if report is None:  # pragma: no cover - the handshake sets it or raises
-        raise CertificateCheckError(f"{target.text}: the connection was not checked")
-    return report
-
-
 def _unreachable_reason(exc: OSError, target: _Target, timeout: float) -> str:
     """Why no certificate could be had, in words."""
     where = f"{target.address or target.host}:{target.port}"
@@ -223,7 +201,14 @@ def _check_one(engine: Engine, target: _Target, args: argparse.Namespace) -> dic
                 target.text, timeout=args.timeout, trust_peer_ip=args.trust_peer_ip
             )
         else:
-            report = _connect_and_check(engine, target, args.timeout, args.trust_peer_ip)
+            report = engine.check_endpoint(
+                target.host,
+                target.port,
+                timeout=args.timeout,
+                trust_peer_ip=args.trust_peer_ip,
+                connect_to=target.address,
+                server_name=target.server_name,
+            )
     except CertificateCheckError as exc:  # an ssl error too: before OSError
         return {**entry, "status": "rejected", "ok": False, "error": str(exc)}
     except OSError as exc:
