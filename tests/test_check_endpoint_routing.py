@@ -6,9 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import certpolicy as cp
+from test_tls_server import tls_server
 
 from pki import make_pki
-from test_tls_server import tls_server
 
 NO_REVOCATION = cp.PolicySet([cp.Policy("Internet", "internet", check_revocation=False)])
 
