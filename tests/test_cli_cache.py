@@ -149,6 +149,7 @@ def test_clear_deletes_the_entries_and_the_checkers_fetch_again(
     assert cleared["deleted"] == {
         "crl": {"directory": str(cache / "crl"), "entries": 0, "bytes": 0},
         "ocsp": {"directory": str(cache / "ocsp"), "entries": 2, "bytes": ocsp_bytes},
+        "intermediates": {"directory": str(cache / "intermediates"), "entries": 0, "bytes": 0},
     }
     assert list((cache / "ocsp").iterdir()) == []
     # The cache works as before: a new checker downloads the CRL again and stores it.

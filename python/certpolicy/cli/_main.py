@@ -308,16 +308,25 @@ def _parser() -> argparse.ArgumentParser:
     )
 
     cache = command(
-        "cache", _cmd_cache_show, "the revocation disk caches (CRL, OCSP)", parents=[grouped]
+        "cache",
+        _cmd_cache_show,
+        "the disk caches (CRL, OCSP, intermediates)",
+        parents=[grouped],
     )
     cache_sub = cache.add_subparsers(dest="cache_command", required=True, metavar="SUBCOMMAND")
     for name, func, text in (
-        ("show", _cmd_cache_show, "list the cached CRLs and OCSP responses of the cache_dir"),
-        ("clear", _cmd_cache_clear, "delete the cached CRLs and OCSP responses"),
+        ("show", _cmd_cache_show, "list the cached CRLs, OCSP responses and intermediates"),
+        ("clear", _cmd_cache_clear, "delete the cached CRLs, OCSP responses and intermediates"),
     ):
         cache_command = command(name, func, text, parents=[configured], group=cache_sub)
-        cache_command.add_argument("--crl", action="store_true", help="only the CRL cache")
-        cache_command.add_argument("--ocsp", action="store_true", help="only the OCSP cache")
+        # Naming some caches narrows the command to them; none: all three.
+        cache_command.add_argument("--crl", action="store_true", help="the CRL cache")
+        cache_command.add_argument("--ocsp", action="store_true", help="the OCSP cache")
+        cache_command.add_argument(
+            "--intermediates",
+            action="store_true",
+            help="the cache of intermediates fetched from caIssuers URLs",
+        )
 
     crl = command("crl", _cmd_crl_show, "download, show and query CRLs", parents=[grouped])
     crl_sub = crl.add_subparsers(dest="crl_command", required=True, metavar="SUBCOMMAND")

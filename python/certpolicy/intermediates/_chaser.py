@@ -20,7 +20,6 @@ single-flight, and no lock is held while one runs.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import logging
 import threading
 import time
@@ -31,7 +30,6 @@ from pathlib import Path
 from typing import Final
 
 from certpolicy._util import (
-    BlobFiles,
     CachedValue,
     FlightTimeout,
     MemoryLru,
@@ -40,6 +38,7 @@ from certpolicy._util import (
 )
 from certpolicy.checks import CertInfo, cert_info
 from certpolicy.errors import CertPolicyError, ChainError
+from certpolicy.intermediates._cache import DEFAULT_DISK_BYTES, IntermediateDiskCache, cache_key
 from certpolicy.intermediates._fetch import BodyFetcher, IntermediateFetchError, refused_url
 
 __all__ = [
@@ -66,7 +65,6 @@ DEFAULT_MAX_FETCHED: Final = 4
 MAX_URLS_PER_CERTIFICATE: Final = 2
 DEFAULT_MEMORY_ENTRIES: Final = 256
 DEFAULT_MEMORY_BYTES: Final = 4 * 1024 * 1024
-DEFAULT_DISK_BYTES: Final = 16 * 1024 * 1024
 # What a memory entry costs beyond its certificates' bytes (an estimate).
 _ENTRY_OVERHEAD: Final = 256
 
@@ -161,11 +159,13 @@ class _Failures:
 class IntermediateFetcher:
     """Completes chains that lack an intermediate (see the module documentation).
 
-    ``cache_dir``: the disk cache's directory (None: memory only). ``timeout``: each fetch's
-    connect and read timeout, and the most one fetch takes in all. ``deadline``: the most
-    one chase takes (every URL, every certificate). ``max_body_bytes`` caps what one URL may
-    serve (at most the core's ``MAX_AIA_BODY_BYTES``); ``max_fetched`` is how many fetched
-    certificates one chain may gain. Thread-safe.
+    ``cache_dir``: the disk cache's directory, ``intermediate_cache_directory`` of a
+    ``RevocationConfig.cache_dir`` (None: memory only; its format: ``_cache``). ``timeout``:
+    each fetch's connect and read timeout, and the most one fetch takes in all.
+    ``deadline``: the most one chase takes (every URL, every certificate).
+    ``max_body_bytes`` caps what one URL may serve (at most the core's
+    ``MAX_AIA_BODY_BYTES``); ``max_fetched`` is how many fetched certificates one chain may
+    gain. Thread-safe.
     """
 
     def __init__(
@@ -189,7 +189,7 @@ class IntermediateFetcher:
         self._disk = (
             None
             if cache_dir is None
-            else BlobFiles(Path(cache_dir), self._max_body_bytes, ".body", disk_bytes=disk_bytes)
+            else IntermediateDiskCache(Path(cache_dir), self._max_body_bytes, disk_bytes=disk_bytes)
         )
         self._swept = False
         self._failures = _Failures()
@@ -379,7 +379,7 @@ class IntermediateFetcher:
         # every connection), but never written to disk.
         self._keep(url, certificates, now, max(until, now + dt.timedelta(seconds=FAILURE_SECONDS)))
         if self._disk is not None and until > now:
-            self._disk.store(_key(url), body, until)
+            self._disk.store(cache_key(url), body, until)
         return certificates
 
     def _from_disk(self, url: str, now: dt.datetime) -> tuple[bytes, ...] | None:
@@ -388,20 +388,20 @@ class IntermediateFetcher:
         if not self._swept:
             self._swept = True
             self._disk.sweep()
-        stored = self._disk.load_fresh(_key(url))
+        stored = self._disk.load_fresh(cache_key(url))
         if stored is None:
             return None
         body, end = stored
         try:
             certificates, first_expiry = _read_body(body)
         except IntermediateFetchError:
-            self._disk.discard(_key(url))
+            self._disk.discard(cache_key(url))
             return None
         # The file's end of reuse was set when it was written; a file planted or touched
         # since gains nothing: the certificates' own notAfter and MAX_AGE still apply.
         until = min(first_expiry, end, now + MAX_AGE)
         if until <= now:
-            self._disk.discard(_key(url))
+            self._disk.discard(cache_key(url))
             return None
         self._keep(url, certificates, now, until)
         return certificates
@@ -411,10 +411,6 @@ class IntermediateFetcher:
     ) -> None:
         size = sum(len(der) for der in certificates) + _ENTRY_OVERHEAD
         self._memory.put(url, CachedValue(certificates, url, now, until, size))
-
-
-def _key(url: str) -> str:
-    return hashlib.sha256(url.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def _read_body(body: bytes) -> tuple[tuple[bytes, ...], dt.datetime]:
