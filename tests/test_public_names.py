@@ -29,6 +29,7 @@ SUBPACKAGES = [
     "certpolicy.revocation",
     "certpolicy.revocation.crl",
     "certpolicy.revocation.ocsp",
+    "certpolicy.intermediates",
     "certpolicy.tls",
     "certpolicy.cli",
 ]
