@@ -6,9 +6,10 @@ Usage:
                                         [--write-baseline]
 
 Every benchmark names its group and, in ``extra_info["impl"]``, its implementation:
-``certpolicy``, a peer (anything else), or a cost floor (``extra_info["floor"]`` true). Per
-group the report gives each median and one ratio per non-certpolicy row, always "higher is
-better" so the gate can treat them alike:
+``certpolicy`` (or any name with ``extra_info["ours"]`` true, e.g. ``engine.check``), a peer
+(anything else), or a cost floor (``extra_info["floor"]`` true). Per group the report gives
+each median and one ratio per row that is not ours, always "higher is better" so the gate
+can treat them alike:
 
 - peer rows: peer median / certpolicy median, i.e. how many times faster certpolicy is;
 - floor rows: floor median / certpolicy median (at most 1); shown as certpolicy's cost in
@@ -53,6 +54,7 @@ class Row:
     median: float
     floor: bool
     machine_scaling: float | None = None
+    ours: bool = False
 
 
 @dataclass(frozen=True)
@@ -108,13 +110,15 @@ def rows(data: dict[str, Any]) -> list[Row]:
     out = []
     for bench in data["benchmarks"]:
         extra = bench.get("extra_info", {})
+        impl = str(extra.get("impl", bench["name"]))
         out.append(
             Row(
                 group=bench.get("group") or bench["name"],
-                impl=str(extra.get("impl", bench["name"])),
+                impl=impl,
                 median=float(bench["stats"]["median"]),
                 floor=bool(extra.get("floor", False)),
                 machine_scaling=extra.get("machine_scaling"),
+                ours=impl == OURS or bool(extra.get("ours", False)),
             )
         )
     return out
@@ -130,11 +134,11 @@ def target_for(group: str, impl: str, targets: list[dict[str, Any]]) -> float | 
 
 
 def ratios(all_rows: list[Row], targets: list[dict[str, Any]]) -> list[Ratio]:
-    ours = {row.group: row for row in all_rows if row.impl == OURS}
+    ours = {row.group: row for row in all_rows if row.ours}
     out = []
     for row in all_rows:
         mine = ours.get(row.group)
-        if row.impl == OURS or mine is None or mine.median <= 0:
+        if row.ours or mine is None or mine.median <= 0:
             continue
         out.append(
             Ratio(
@@ -197,7 +201,7 @@ def markdown(data: dict[str, Any], all_rows: list[Row], all_ratios: list[Ratio])
         "|---|---|---:|---:|---:|:---:|",
     ]
     for group in sorted(by_group):
-        for row in sorted(by_group[group], key=lambda row: (row.impl != OURS, row.median)):
+        for row in sorted(by_group[group], key=lambda row: (not row.ours, row.median)):
             ratio = found.get((group, row.impl))
             shown = "—" if ratio is None else ratio.shown()
             target = "" if ratio is None else ratio.shown_target()

@@ -36,12 +36,18 @@ class CheckCounters:
         self._codes: dict[str, int] = {}
 
     def record(self, report: Report) -> None:
-        verdict = "passed" if report.ok else ("rejected" if report.enforced else "audited")
-        codes = [
-            r.code
-            for r in report.results
-            if r.code is not None and (r.status == "failed" or r.code == "revocation.unavailable")
-        ]
+        failed = False
+        codes: list[str] = []
+        for result in report.results:
+            code = result.code
+            if result.status == "failed":
+                failed = True
+                if code is not None:
+                    codes.append(code)
+            elif code == "revocation.unavailable":
+                codes.append(code)
+        verdict = "rejected" if report.enforced else "audited"
+        verdict = verdict if failed else "passed"
         name = report.policy.name
         with self._lock:
             per_policy = self._policies.get(name)
@@ -49,9 +55,11 @@ class CheckCounters:
                 if len(self._policies) >= MAX_COUNTED_POLICIES:
                     name = OTHER_POLICIES
                 per_policy = self._policies.setdefault(name, _zero())
-            for counts in (self._totals, per_policy):
-                counts["checks"] += 1
-                counts[verdict] += 1
+            totals = self._totals
+            totals["checks"] += 1
+            totals[verdict] += 1
+            per_policy["checks"] += 1
+            per_policy[verdict] += 1
             for code in codes:
                 self._codes[code] = self._codes.get(code, 0) + 1
 

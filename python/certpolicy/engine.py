@@ -365,7 +365,7 @@ class Engine:
     ) -> Report:
         """The checks, the report, its log lines and counters (see :meth:`check`). With
         ``allow_audit=False`` an audit-mode policy's failures are enforced too."""
-        presented = tuple(bytes(c) for c in chain)
+        presented = _presented(chain)
         try:
             selection = self._policies.select_connection(
                 host, ip, port, trust_peer_ip=trust_peer_ip
@@ -428,7 +428,7 @@ class Engine:
                     detail = f"verified to trust anchor {anchor}"
                 if completion is not None:
                     detail += f" ({completion.describe()})"
-                results.append(CheckResult("chain", "passed", detail))
+                results.append(_result("chain", "passed", detail))
 
         if not policy.check_hostname:
             results.append(_skipped("hostname", policy))
@@ -438,7 +438,7 @@ class Engine:
         else:
             try:
                 verify_hostname(presented[0], host, allow_common_name=policy.allow_common_name)
-                results.append(CheckResult("hostname", "passed", f"valid for {host}"))
+                results.append(_result("hostname", "passed", f"valid for {host}"))
             except HostnameMismatchError as exc:
                 results.append(_failed("hostname", exc, "hostname.mismatch"))
 
@@ -496,6 +496,7 @@ class Engine:
             revocation = self._revocation_checker.check_path(verified, at=at)
             results.append(self._revocation_result(revocation, host, port))
 
+        failed = results_failed(results)
         report = Report(
             host=host,
             port=port,
@@ -506,12 +507,14 @@ class Engine:
             chain=presented,
             verified_path=None if verified is None else tuple(verified),
             revocation=revocation,
-            enforced=not results_failed(results) or policy.mode != "audit" or not allow_audit,
+            enforced=not failed or policy.mode != "audit" or not allow_audit,
             fetched_intermediates=()
             if completion is None
             else tuple((item.url, item.subject) for item in completion.fetched),
         )
         self._stats.record(report)
+        if not failed:
+            return report
         enforced = report.enforced
         for failure in report.failures:
             logger.warning(
@@ -567,7 +570,7 @@ class Engine:
     def _revocation_result(self, answer: PathAnswer, host: str, port: int) -> CheckResult:
         detail = answer.detail()
         if answer.status == "good":
-            return CheckResult("revocation", "passed", detail)
+            return _result("revocation", "passed", detail)
         if answer.status == "revoked":
             return _failed("revocation", CertificateRevokedError(detail), "revocation.revoked")
         if self._revocation.on_unavailable == "allow":
@@ -700,9 +703,34 @@ def _subject_or_none(cert: bytes) -> str | None:
 
 
 def _skipped(name: Any, policy: Policy) -> CheckResult:
-    return CheckResult(
-        name, "skipped", f'disabled by policy "{policy.name}"', code="skipped.policy"
-    )
+    return _result(name, "skipped", f'disabled by policy "{policy.name}"', "skipped.policy")
+
+
+# Results that carry no error are immutable values the same for every connection that gets
+# them (e.g. "valid for www.example.com"): made once and shared, within a bound (emptied
+# when full).
+MAX_SHARED_RESULTS: Final = 4096
+_shared_results: dict[tuple[str, str, str, str | None], CheckResult] = {}
+
+
+def _result(name: Any, status: Any, detail: str, code: str | None = None) -> CheckResult:
+    key = (name, status, detail, code)
+    result = _shared_results.get(key)
+    if result is None:
+        result = CheckResult(name, status, detail, code=code)
+        if len(_shared_results) >= MAX_SHARED_RESULTS:
+            _shared_results.clear()
+        _shared_results[key] = result
+    return result
+
+
+def _presented(chain: Sequence[bytes]) -> tuple[bytes, ...]:
+    """The presented chain as a tuple of bytes (bytes-like items copied)."""
+    presented = tuple(chain)
+    for cert in presented:
+        if type(cert) is not bytes:
+            return tuple(bytes(c) for c in presented)
+    return presented
 
 
 def _failed(name: Any, error: CertificateCheckError, code: str) -> CheckResult:

@@ -1,7 +1,7 @@
 """The certificate checks themselves: trust stores, chain verification (with the
 verified-chain cache), hostname verification and certificate summaries, all in the Rust core."""
 
-from certpolicy.checks._cert_info import CertInfo, cert_info
+from certpolicy.checks._cert_info import CertInfo, CertSummary, cert_info, cert_summary
 from certpolicy.checks._keystore import KeystoreContents, read_keystore
 from certpolicy.checks._trust import (
     DEFAULT_TRUST_SOURCES,
@@ -23,10 +23,12 @@ __all__ = [
     "DEFAULT_TRUST_SOURCES",
     "TRUST_SOURCES",
     "CertInfo",
+    "CertSummary",
     "ChainCacheInfo",
     "KeystoreContents",
     "TrustStore",
     "cert_info",
+    "cert_summary",
     "chain_cache_info",
     "clear_chain_cache",
     "read_keystore",

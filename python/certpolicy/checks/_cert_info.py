@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import TypedDict
+import threading
+from typing import Final, NamedTuple, TypedDict
 
 from certpolicy._util import core as _core
 from certpolicy._util import from_unix
 
-__all__ = ["CertInfo", "cert_info"]
+__all__ = ["CertInfo", "CertSummary", "cert_info", "cert_summary"]
 
 
 class CertInfo(TypedDict):
@@ -46,3 +47,52 @@ def cert_info(cert: bytes) -> CertInfo:
         ca_issuers_urls=raw["ca_issuers_urls"],
         sha256=raw["sha256"],
     )
+
+
+class CertSummary(NamedTuple):
+    """What the revocation checks need of a certificate (:func:`cert_summary`); immutable."""
+
+    subject: str
+    serial: int
+    is_ca: bool
+    crl_urls: tuple[str, ...]
+    ocsp_urls: tuple[str, ...]
+
+
+# The summaries of recently checked certificates by DER: a connection to a server seen before
+# presents the same certificates, and parsing one costs more than the rest of a cached
+# revocation answer. Bounded in entries and in the DER bytes they keep (emptied when full).
+MAX_SUMMARIES: Final = 1024
+MAX_SUMMARY_BYTES: Final = 4 * 1024 * 1024
+MAX_SUMMARY_DER: Final = 16 * 1024  # larger certificates are parsed every time
+_summaries: dict[bytes, CertSummary] = {}
+_summary_bytes = 0
+_summary_lock = threading.Lock()
+
+
+def cert_summary(cert: bytes) -> CertSummary:
+    """Subject, serial, CA flag, CRL and OCSP URLs of a DER certificate, as :func:`cert_info`
+    gives them, from a small bounded cache of certificates seen before. Raises like
+    :func:`cert_info` (failures are not cached)."""
+    global _summary_bytes
+    summary = _summaries.get(cert)
+    if summary is not None:
+        return summary
+    raw = _core.cert_info(cert)
+    summary = CertSummary(
+        raw["subject"],
+        int.from_bytes(raw["serial"], "big", signed=True),
+        raw["is_ca"],
+        tuple(raw["crl_urls"]),
+        tuple(raw["ocsp_urls"]),
+    )
+    if len(cert) <= MAX_SUMMARY_DER:
+        key = bytes(cert)
+        with _summary_lock:
+            if len(_summaries) >= MAX_SUMMARIES or _summary_bytes + len(key) > MAX_SUMMARY_BYTES:
+                _summaries.clear()
+                _summary_bytes = 0
+            if key not in _summaries:
+                _summaries[key] = summary
+                _summary_bytes += len(key)
+    return summary

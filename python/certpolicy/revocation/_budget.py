@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from dataclasses import dataclass
 
 __all__ = ["Budget", "current", "decision", "passed_reason"]
@@ -39,19 +37,30 @@ def current() -> Budget | None:
     return _CURRENT.get()
 
 
-@contextmanager
-def decision(seconds: float) -> Iterator[Budget]:
-    """A decision of at most ``seconds``, or less when one around it ends earlier."""
-    outer = _CURRENT.get()
-    ends = time.monotonic() + seconds if math.isfinite(seconds) else math.inf
-    budget = Budget(ends, seconds)
-    if outer is not None and outer.ends <= ends:
-        budget = outer
-    token = _CURRENT.set(budget)
-    try:
-        yield budget
-    finally:
-        _CURRENT.reset(token)
+class decision:
+    """A decision of at most ``seconds``, or less when one around it ends earlier: a context
+    manager yielding its :class:`Budget`. (A class, not ``@contextmanager``: it is entered
+    several times on the path of every check.)"""
+
+    __slots__ = ("_budget", "_token")
+
+    def __init__(self, seconds: float) -> None:
+        outer = _CURRENT.get()
+        ends = time.monotonic() + seconds if math.isfinite(seconds) else math.inf
+        if outer is not None and outer.ends <= ends:
+            self._budget = outer
+        else:
+            self._budget = Budget(ends, seconds)
+        self._token: Token[Budget | None] | None = None
+
+    def __enter__(self) -> Budget:
+        self._token = _CURRENT.set(self._budget)
+        return self._budget
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._token is not None:
+            _CURRENT.reset(self._token)
+            self._token = None
 
 
 def passed_reason(budget: Budget) -> str:

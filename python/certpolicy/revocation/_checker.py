@@ -22,7 +22,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
-from certpolicy.checks import cert_info
+from certpolicy.checks import cert_summary
 from certpolicy.revocation import _budget
 from certpolicy.revocation._answers import (
     MethodAnswer,
@@ -111,7 +111,7 @@ class RevocationChecker:
         if self.config.depth == "leaf":
             subjects = subjects[:1]
         if not subjects:
-            subject = cert_info(path[0])["subject"] if path else None
+            subject = cert_summary(path[0]).subject if path else None
             missing = MethodAnswer(
                 "revocation",
                 "unavailable",
@@ -124,23 +124,19 @@ class RevocationChecker:
         first_unavailable: PathAnswer | None = None
         for index in subjects:
             cert, issuer = path[index], path[index + 1]
-            info = cert_info(cert)
-            label = certificate_label(info["subject"], leaf=index == 0)
+            info = cert_summary(cert)
+            label = certificate_label(info.subject, leaf=index == 0)
             definitive = False
             for name in _ORDER[self.config.method]:
                 answer = self._ask(name, cert, issuer, at, budget).about(label, index)
                 answers.append(answer)
                 if answer.status == "revoked":
-                    return PathAnswer(
-                        "revoked", tuple(answers), info["subject"], info["serial"], answer
-                    )
+                    return PathAnswer("revoked", tuple(answers), info.subject, info.serial, answer)
                 if answer.status == "good":
                     definitive = True
                     break
             if not definitive:
-                unavailable = PathAnswer(
-                    "unavailable", tuple(answers), info["subject"], info["serial"]
-                )
+                unavailable = PathAnswer("unavailable", tuple(answers), info.subject, info.serial)
                 if self.config.on_unavailable == "fail":
                     return unavailable  # rejected already; nothing below can change that
                 # Soft-fail: "revoked" from any valid source is final for every certificate

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import hashlib
 import logging
 import threading
@@ -44,7 +45,7 @@ from certpolicy._util import (
     from_unix,
     iso_z,
 )
-from certpolicy.checks import CertInfo, cert_info
+from certpolicy.checks import CertSummary, cert_summary
 from certpolicy.errors import CertPolicyError, CrlError
 from certpolicy.revocation import _budget
 from certpolicy.revocation._answers import MethodAnswer, certificate_label
@@ -61,6 +62,11 @@ logger = logging.getLogger("certpolicy")
 
 # Failed URLs remembered at most (the oldest are forgotten first when more fail).
 MAX_FAILURES = 4096
+# Answers remembered by (CRL, certificate) at most (the memo is emptied when full), the DER
+# bytes of the certificates they name at most, and the largest certificate remembered.
+MAX_ANSWER_MEMO = 1024
+MAX_ANSWER_MEMO_BYTES = 4 * 1024 * 1024
+MAX_ANSWER_MEMO_DER = 16 * 1024
 
 
 class _Unavailable(Exception):
@@ -120,8 +126,7 @@ class _Loaded:
         return self.next_update is None or when < self.next_update
 
     def describe(self) -> str:
-        next_update = iso_z(self.next_update) if self.next_update is not None else "none"
-        return f"CRL #{self.number} of {iso_z(self.this_update)} (next update {next_update})"
+        return _describe(self.number, self.this_update, self.next_update)
 
     def metadata(self) -> Metadata:
         return Metadata(
@@ -135,6 +140,13 @@ class _Loaded:
             next_update=self.next_update,
             number=self.number,
         )
+
+
+@functools.lru_cache(maxsize=256)
+def _describe(number: int | None, this_update: float, next_update: float | None) -> str:
+    """How messages name a CRL (cached: every answer from a CRL names it)."""
+    shown_next = iso_z(next_update) if next_update is not None else "none"
+    return f"CRL #{number} of {iso_z(this_update)} (next update {shown_next})"
 
 
 def _older(candidate: _Loaded, current: _Loaded, now: float) -> bool:
@@ -181,6 +193,10 @@ class CrlChecker:
         self._flights: SingleFlight[tuple[_Loaded, bool]] = SingleFlight()
         self._cache_counters = CacheCounters()
         self._failures: dict[str, tuple[float, str]] = {}
+        # (SHA-256 of a CRL's DER, its URL, certificate DER) -> what that CRL says of the
+        # certificate, which is in its scope; and the certificates' DER bytes.
+        self._answers: dict[tuple[str, str, bytes], MethodAnswer] = {}
+        self._answer_bytes = 0
         self._scheduler = RefreshScheduler(self._refresh_in_background)
         self._closed = False
         retry = config.retry
@@ -243,19 +259,19 @@ class CrlChecker:
 
     def _check(self, cert: bytes, issuer: bytes, at: dt.datetime | None) -> MethodAnswer:
         try:
-            info = cert_info(cert)
+            info = cert_summary(cert)
         except CertPolicyError as exc:
             return MethodAnswer("crl", "unavailable", "", f"unreadable certificate: {exc}")
         answer = self._check_certificate(info, cert, issuer, at)
-        return answer.about(certificate_label(info["subject"], leaf=not info["is_ca"]))
+        return answer.about(certificate_label(info.subject, leaf=not info.is_ca))
 
     def _check_certificate(
-        self, info: CertInfo, cert: bytes, issuer: bytes, at: dt.datetime | None
+        self, info: CertSummary, cert: bytes, issuer: bytes, at: dt.datetime | None
     ) -> MethodAnswer:
         # A prefix test, not urlsplit: a hostile URL must not make the check raise.
-        urls = [u for u in info["crl_urls"] if u.lower().startswith(("http://", "https://"))]
+        urls = [u for u in info.crl_urls if u.lower().startswith(("http://", "https://"))]
         if not urls:
-            others = f" (only {', '.join(info['crl_urls'])})" if info["crl_urls"] else ""
+            others = f" (only {', '.join(info.crl_urls)})" if info.crl_urls else ""
             detail = f"the certificate names no HTTP(S) CRL distribution point{others}"
             return MethodAnswer("crl", "unavailable", "", detail)
         when = time.time() if at is None else as_utc(at).timestamp()
@@ -263,15 +279,37 @@ class CrlChecker:
         for url in urls:
             try:
                 loaded = self._usable(url, issuer, when)
-                loaded.crl.check_scope(cert)
+                return self._answer_in_scope(loaded, cert, info.serial)
             except (_Unavailable, CrlError) as exc:
                 failures.append((url, str(exc)))
-                continue
-            return self._answer(loaded, info["serial"])
         if len(failures) == 1:
             url, reason = failures[0]
             return MethodAnswer("crl", "unavailable", url, reason)
         return MethodAnswer("crl", "unavailable", "", "; ".join(f"{u}: {r}" for u, r in failures))
+
+    def _answer_in_scope(self, loaded: _Loaded, cert: bytes, serial: int) -> MethodAnswer:
+        """What the CRL says of ``cert`` (serial ``serial``); raises CrlError when it does not
+        cover it. The answer is a function of the CRL's content, its URL and the certificate,
+        so it is remembered by those (the SHA-256 of the CRL's DER: the memo holds no CRL),
+        within a bound, and the next check of the certificate against that CRL skips the
+        scope check's parsing and the lookup. Nothing is remembered of a certificate out of
+        scope."""
+        key = (loaded.sha256, loaded.url, cert)
+        answer = self._answers.get(key)
+        if answer is not None:
+            return answer
+        loaded.crl.check_scope(cert)
+        answer = self._answer(loaded, serial)
+        if len(cert) <= MAX_ANSWER_MEMO_DER:
+            with self._lock:
+                full = len(self._answers) >= MAX_ANSWER_MEMO
+                if full or self._answer_bytes + len(cert) > MAX_ANSWER_MEMO_BYTES:
+                    self._answers.clear()
+                    self._answer_bytes = 0
+                if key not in self._answers:
+                    self._answers[key] = answer
+                    self._answer_bytes += len(cert)
+        return answer
 
     def _answer(self, loaded: _Loaded, serial: int) -> MethodAnswer:
         entry = loaded.crl.lookup(serial)
@@ -472,6 +510,8 @@ class CrlChecker:
 
     def _with_issuer(self, loaded: _Loaded, issuer: bytes) -> _Loaded:
         """``loaded``, verified against ``issuer`` (once per issuer certificate)."""
+        if issuer == loaded.issuer:
+            return loaded  # verified with it when loaded (no hash on the path of every check)
         key = hashlib.sha256(issuer).digest()
         if key in loaded.verified:
             return loaded

@@ -15,7 +15,7 @@ import time
 from typing import Any
 
 from certpolicy._util import CLOCK_SKEW, FlightTimeout, SingleFlight, as_utc
-from certpolicy.checks import cert_info
+from certpolicy.checks import cert_summary
 from certpolicy.errors import CertPolicyError
 from certpolicy.revocation import _budget
 from certpolicy.revocation._answers import MethodAnswer, certificate_label
@@ -41,6 +41,10 @@ ANSWER_BYTES = 768
 
 # Failed responders remembered at most (the oldest are forgotten first when more fail).
 MAX_FAILURES = 4096
+# Requests (and cache keys) remembered for (certificate, issuer) pairs at most (emptied when
+# full), and the largest pair remembered (DER bytes of both).
+MAX_REQUEST_MEMO = 1024
+MAX_REQUEST_MEMO_DER = 32 * 1024
 
 
 def _answer(status: OcspStatus, source: str, note: str = "") -> MethodAnswer:
@@ -76,6 +80,7 @@ class OcspChecker:
         self._failures: dict[str, tuple[float, str]] = {}
         self._failures_lock = threading.Lock()
         self._cache_counters = CacheCounters()
+        self._requests: dict[tuple[bytes, bytes], tuple[bytes, str]] = {}
         retry = config.retry
         # Longest a concurrent check waits for the fetch it shares (a bound, never reached
         # while urllib3's timeouts hold).
@@ -100,15 +105,31 @@ class OcspChecker:
 
     def _check(self, cert: bytes, issuer: bytes, at: dt.datetime | None) -> MethodAnswer:
         try:
-            info = cert_info(cert)
+            info = cert_summary(cert)
             urls = [
-                url for url in info["ocsp_urls"] if url.lower().startswith(("http://", "https://"))
+                url for url in info.ocsp_urls if url.lower().startswith(("http://", "https://"))
             ]
-            plain_request = ocsp_request(cert, issuer)
+            plain_request, key = self._plain_request(cert, issuer)
         except CertPolicyError as exc:
             return MethodAnswer("ocsp", "unavailable", "", f"cannot build a request: {exc}")
-        answer = self._check_certificate(cert, issuer, at, urls, plain_request)
-        return answer.about(certificate_label(info["subject"], leaf=not info["is_ca"]))
+        answer = self._check_certificate(cert, issuer, at, urls, plain_request, key)
+        return answer.about(certificate_label(info.subject, leaf=not info.is_ca))
+
+    def _plain_request(self, cert: bytes, issuer: bytes) -> tuple[bytes, str]:
+        """The request without nonce for (cert, issuer) and its SHA-256 (hex), the cache key
+        of the CertID; remembered for certificates checked before (bounded)."""
+        memo_key = (cert, issuer)
+        known = self._requests.get(memo_key)
+        if known is not None:
+            return known
+        plain_request = ocsp_request(cert, issuer)
+        # The request without nonce is deterministic: its hash identifies the CertID.
+        known = (plain_request, hashlib.sha256(plain_request).hexdigest())
+        if len(cert) + len(issuer) <= MAX_REQUEST_MEMO_DER:
+            if len(self._requests) >= MAX_REQUEST_MEMO:
+                self._requests.clear()
+            self._requests[memo_key] = known
+        return known
 
     def _check_certificate(
         self,
@@ -117,6 +138,7 @@ class OcspChecker:
         at: dt.datetime | None,
         urls: list[str],
         plain_request: bytes,
+        key: str,
     ) -> MethodAnswer:
         if not urls:
             return MethodAnswer(
@@ -125,8 +147,6 @@ class OcspChecker:
                 "",
                 "the certificate names no HTTP OCSP responder (authorityInfoAccess)",
             )
-        # The request without nonce is deterministic: its hash identifies the CertID.
-        key = hashlib.sha256(plain_request).hexdigest()
         when = dt.datetime.now(dt.UTC) if at is None else as_utc(at)
         cached = self._memory.get(key, when)
         if cached is not None:
