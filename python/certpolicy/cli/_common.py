@@ -6,6 +6,7 @@ import argparse
 import base64
 import datetime as dt
 import json
+import logging
 import os
 import re
 from collections.abc import Callable
@@ -148,17 +149,72 @@ def _engine(args: argparse.Namespace) -> Engine:
 # --- output ---
 
 
+def _escape(code: int) -> str:
+    """The visible escape of one character, as Python writes it: ``\\n``, ``\\x1b``,
+    ``\\u202e``."""
+    short = {0x09: "\\t", 0x0A: "\\n", 0x0D: "\\r"}.get(code)
+    if short is not None:
+        return short
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+# What a terminal acts on instead of showing: C0 controls (newline too), DEL and C1 controls
+# (escape sequences, BEL, carriage return, 8-bit CSI); the bidi embeddings, overrides and
+# isolates that reorder the text after them (U+202A-U+202E, U+2066-U+2069); and lone
+# surrogates (a file name's undecodable bytes), which no terminal encoding can write.
+_UNSAFE: Final = (
+    *range(0x00, 0x20),
+    *range(0x7F, 0xA0),
+    *range(0x202A, 0x202F),
+    *range(0x2066, 0x206A),
+    *range(0xD800, 0xE000),
+)
+_ESCAPES: Final[dict[int, str]] = {code: _escape(code) for code in _UNSAFE}
+_ESCAPES_BUT_NEWLINE: Final[dict[int, str]] = {
+    code: text for code, text in _ESCAPES.items() if code != 0x0A
+}
+
+
+def _printable(value: object, *, newlines: bool = False) -> str:
+    """``str(value)`` safe to print on a terminal: every character in _UNSAFE as a visible
+    escape (``\\x1b``, ``\\x9b``, ``\\u202e``, ``\\n``), everything else as it is. With
+    ``newlines`` line breaks stay (for text the CLI itself laid out in lines). Certificates,
+    CRLs, servers and files choose the text the human output shows; this keeps them from
+    retitling or clearing the terminal, or hiding and forging lines."""
+    return str(value).translate(_ESCAPES_BUT_NEWLINE if newlines else _ESCAPES)
+
+
+class _PrintableFormatter(logging.Formatter):
+    """Log lines for a terminal (``-v``): the message escaped as :func:`_printable` does,
+    newlines too (one record, one line); a traceback keeps its lines."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        return _printable(super().formatMessage(record))
+
+    def format(self, record: logging.LogRecord) -> str:
+        return _printable(super().format(record), newlines=True)
+
+
 def _iso(value: dt.datetime | None) -> str | None:
     """ISO 8601 text, or None."""
     return None if value is None else value.isoformat()
 
 
+def _text_lines(lines: list[str]) -> str:
+    """Lines for a terminal, each escaped by :func:`_printable`: a line break inside one
+    (a certificate's, a server's) is shown as ``\\n``, never taken as a line."""
+    return "\n".join(_printable(line) for line in lines)
+
+
 def _emit(as_json: bool, data: Any, text: Callable[[], list[str]]) -> None:
-    """Prints ``data`` as JSON, or the lines of ``text()``."""
+    """Prints ``data`` as JSON, or the lines of ``text()`` (one line each: what they embed
+    is escaped by :func:`_text_lines`). JSON is ASCII (``json.dumps`` escapes every control,
+    C1 and bidi character as ``\\uXXXX``), so it keeps the exact values for programs and is
+    safe on a terminal too."""
     if as_json:
         print(json.dumps(data, indent=2, default=str))
     else:
-        print("\n".join(text()))
+        print(_text_lines(text()))
 
 
 # --- reports ---

@@ -28,13 +28,13 @@ from certpolicy.errors import MalformedInputError
 from certpolicy.policy import Policy, PolicySet
 
 
-def _policy_line(policy: Policy, origin: str | None = None) -> str:
-    """A policy as one text line (and where it came from, when known)."""
+def _policy_lines(policy: Policy, origin: str | None = None) -> list[str]:
+    """A policy as a text line (and a second one saying where it came from, when known)."""
     flags = ", ".join(f"{name} {'on' if on else 'off'}" for name, on in policy.checks.items())
     where = ", ".join([*policy.hosts, *policy.ip_ranges]) or "-"
     state = "" if policy.active else " [inactive]"
     line = f"{policy.name} ({policy.kind}, order {policy.order}){state}: {flags}; matches {where}"
-    return f"{line}\n    from {origin}" if origin else line
+    return [line, f"    from {origin}"] if origin else [line]
 
 
 def _policies_json(policies: PolicySet, origins: Mapping[str, str]) -> list[dict[str, Any]]:
@@ -48,7 +48,7 @@ def _cmd_policy_list(args: argparse.Namespace) -> int:
     problem = engine.saved_policies_problem
 
     def text() -> list[str]:
-        lines = [_policy_line(p, origins.get(p.name)) for p in policies.policies]
+        lines = [line for p in policies.policies for line in _policy_lines(p, origins.get(p.name))]
         if problem:
             lines.append(f"note: saved policies ignored: {problem}")
         return lines
@@ -88,7 +88,7 @@ def _cmd_policy_select(args: argparse.Namespace) -> int:
             "ip_set_aside": selection.ip_set_aside,
             "origin": origin,
         },
-        lambda: [_policy_line(selection.policy, origin), f"why: {selection.reason}"],
+        lambda: [*_policy_lines(selection.policy, origin), f"why: {selection.reason}"],
     )
     return EXIT_OK
 
@@ -222,7 +222,8 @@ def _cmd_sync(args: argparse.Namespace) -> int:
         if result.ok:
             lines.append(f"changes: {', '.join(changes) if changes else 'none'}")
             lines.append(f"policies that {verb} in force:")
-            lines += [_policy_line(p, origins.get(p.name)) for p in result.policies.policies]
+            for policy in result.policies.policies:
+                lines += _policy_lines(policy, origins.get(policy.name))
         if result.saved_to is not None:
             lines.append(f"saved to {result.saved_to}")
         return lines
