@@ -312,6 +312,29 @@ mod tests {
     }
 
     #[test]
+    fn a_password_demands_the_whole_digest() {
+        // JKS always carries its digest: with a password, a file whose digest is cut short,
+        // removed or replaced by anything is refused, and nothing is returned.
+        for data in [TRUST, TRUST_JCEKS] {
+            for cut in [1, 10, DIGEST_LEN, DIGEST_LEN + 1] {
+                let short = &data[..data.len() - cut];
+                let err = read(short, Some("changeit")).expect_err("digest cut short");
+                assert_eq!(err.kind, KeystoreErrorKind::Integrity, "cut {cut}: {err}");
+            }
+            let mut zeroed = data.to_vec();
+            let body_len = zeroed.len() - DIGEST_LEN;
+            zeroed[body_len..].fill(0);
+            for password in ["changeit", ""] {
+                let err = read(&zeroed, Some(password)).expect_err("zeroed digest");
+                assert_eq!(err.kind, KeystoreErrorKind::Integrity, "{err}");
+            }
+        }
+        // Too short to hold a digest at all: malformed, with or without a password.
+        let err = read(&TRUST[..12 + DIGEST_LEN - 1], Some("changeit")).expect_err("tiny");
+        assert_eq!(err.kind, KeystoreErrorKind::Malformed, "{err}");
+    }
+
+    #[test]
     fn private_key_entries_are_skipped_with_their_chain() {
         let store = read(IDENTITY, Some("changeit")).expect("identity");
         assert_eq!(store.anchors.len(), 1);

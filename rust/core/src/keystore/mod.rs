@@ -4,12 +4,14 @@
 //! `cryptography`'s `serialize_java_truststore` write.
 //!
 //! With a password, the keystore's integrity is checked before anything is returned (the JKS
-//! keyed SHA-1 digest, the PKCS#12 MAC of RFC 7292 section 5); a mismatch is
-//! [`KeystoreErrorKind::Integrity`] and nothing is returned. Without one, nothing is
-//! authenticated ([`Keystore::integrity_checked`] is false), as keytool itself allows.
+//! keyed SHA-1 digest, the PKCS#12 MAC of RFC 7292 section 5); a mismatch, or a PKCS#12 file
+//! with no MAC to check, is [`KeystoreErrorKind::Integrity`] and nothing is returned. Without
+//! one, nothing is authenticated ([`Keystore::integrity_checked`] is false), as keytool itself
+//! allows. So `integrity_checked` is true exactly when a password was given.
 //!
 //! Private keys are never decrypted and their certificates never become anchors: a key
-//! entry's chain is the identity of its owner, not something to trust. Every input is
+//! entry's chain (in PKCS#12, every certificate of a file with a key that is not marked
+//! trusted) is the identity of its owner, not something to trust. Every input is
 //! hostile: sizes, counts, nesting and password-based key derivation work are bounded by the
 //! `MAX_KEYSTORE_*` limits below, and no input makes this module panic.
 
@@ -88,8 +90,8 @@ pub struct Keystore {
     /// The kind of file.
     pub kind: KeystoreKind,
     /// True when a password was given and the file's integrity was verified with it (the
-    /// JKS digest or the PKCS#12 MAC). False without a password, or for a PKCS#12 file that
-    /// carries no MAC: then the certificates are unauthenticated.
+    /// JKS digest or the PKCS#12 MAC); with a password nothing else is returned. False
+    /// without a password: then the certificates are unauthenticated.
     pub integrity_checked: bool,
     /// The trusted certificates, in file order.
     pub anchors: Vec<TrustedCert>,
@@ -207,7 +209,8 @@ impl KdfBudget {
 
 /// Reads a JKS, JCEKS or PKCS#12 keystore, told apart by their first bytes. With a
 /// `password`, the file's integrity is checked with it first (and a PKCS#12 file's encrypted
-/// certificates are decrypted with it); without one, nothing is authenticated and encrypted
+/// certificates are decrypted with it): a file that cannot be checked (a PKCS#12 file without
+/// a MAC) is refused like one that fails. Without one, nothing is authenticated and encrypted
 /// certificates cannot be read ([`KeystoreErrorKind::PasswordRequired`]).
 pub fn read_keystore(data: &[u8], password: Option<&str>) -> Result<Keystore, KeystoreError> {
     if data.len() > MAX_KEYSTORE_BYTES {
@@ -219,16 +222,24 @@ pub fn read_keystore(data: &[u8], password: Option<&str>) -> Result<Keystore, Ke
             ),
         ));
     }
-    if data.starts_with(&jks::JKS_MAGIC) || data.starts_with(&jks::JCEKS_MAGIC) {
-        jks::read(data, password)
+    let store = if data.starts_with(&jks::JKS_MAGIC) || data.starts_with(&jks::JCEKS_MAGIC) {
+        jks::read(data, password)?
     } else if data.first() == Some(&0x30) {
         // A DER SEQUENCE, however short: the PKCS#12 reader says what is wrong with it.
-        pkcs12::read(data, password)
+        pkcs12::read(data, password)?
     } else {
-        Err(KeystoreError::malformed(
+        return Err(KeystoreError::malformed(
             "not a keystore: neither JKS, JCEKS nor PKCS#12 (DER)",
-        ))
+        ));
+    };
+    // Both readers refuse what a password cannot authenticate; this holds it for any reader.
+    if password.is_some() && !store.integrity_checked {
+        return Err(KeystoreError::new(
+            KeystoreErrorKind::Integrity,
+            "the keystore's integrity cannot be checked with the password",
+        ));
     }
+    Ok(store)
 }
 
 #[cfg(test)]
@@ -250,6 +261,35 @@ mod tests {
         for data in [&b"\x30"[..], b"\x30\x00", b"\x30\x03\x02\x01"] {
             assert_eq!(read_keystore(data, None), pkcs12::read(data, None));
         }
+    }
+
+    #[test]
+    fn with_a_password_every_result_is_authenticated() {
+        let files: [&[u8]; 6] = [
+            include_bytes!("testdata/trust.jks"),
+            include_bytes!("testdata/trust.pkcs12"),
+            include_bytes!("testdata/trust-nomac.pkcs12"),
+            include_bytes!("testdata/cryptography-truststore-noenc.p12"),
+            include_bytes!("testdata/cryptography-truststore-nomac.p12"),
+            include_bytes!("testdata/keyonly.pkcs12"),
+        ];
+        let mut read_ok = 0;
+        for data in files {
+            for password in ["changeit", "", "wrong"] {
+                match read_keystore(data, Some(password)) {
+                    Ok(store) => {
+                        assert!(store.integrity_checked);
+                        read_ok += 1;
+                    }
+                    Err(err) => assert_eq!(err.kind, KeystoreErrorKind::Integrity, "{err}"),
+                }
+            }
+            let unchecked = read_keystore(data, None);
+            assert!(unchecked.is_err() || !unchecked.is_ok_and(|store| store.integrity_checked));
+        }
+        // trust.jks, trust.pkcs12 and keyonly.pkcs12 with "changeit", the cryptography
+        // truststore with "" (its MAC's password).
+        assert_eq!(read_ok, 4);
     }
 
     #[test]

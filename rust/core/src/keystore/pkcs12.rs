@@ -10,19 +10,21 @@
 //!
 //! Which certificate bags are anchors:
 //!
-//! - **A Java trust store** (any bag carries Oracle's trustedKeyUsage attribute,
-//!   2.16.840.1.113894.746875.1.1, as keytool and `cryptography`'s
-//!   `serialize_java_truststore` write it): exactly the bags with that attribute, which is
-//!   what Java itself reads as trusted-certificate entries.
-//! - **Any other file**: every certificate bag except the certificate of a private key (the
-//!   one whose localKeyId, RFC 2985 section 5.5.1, is a key bag's). A file with a private key
-//!   is an identity: its own certificate is not an anchor, while the CA certificates beside it
-//!   are. A key bag without a localKeyId makes its certificate impossible to tell apart, and
-//!   the file is refused.
+//! - **A Java trust store or a file with a private key** (some certificate bag carries
+//!   Oracle's trustedKeyUsage attribute, 2.16.840.1.113894.746875.1.1, as keytool and
+//!   `cryptography`'s `serialize_java_truststore` write it; or some bag is a key): exactly the
+//!   bags with that attribute, which is what Java itself reads as trusted-certificate entries.
+//!   A file with a private key is an identity: the key's certificate and the CA certificates
+//!   beside it are its chain, never anchors, whoever wrote the file (keytool, OpenSSL,
+//!   `cryptography`), as in a JKS keystore.
+//! - **Certificates only, none marked** (`openssl pkcs12 -export -nokeys`): every certificate
+//!   bag.
 //!
 //! Integrity (RFC 7292 section 5, password integrity mode): with a password, the MAC is
 //! verified (HMAC with SHA-1, SHA-224, SHA-256, SHA-384 or SHA-512, its key from the PKCS#12
-//! KDF of appendix B) before anything is decrypted or returned. Encrypted SafeContents are
+//! KDF of appendix B) before anything is decrypted or returned, and a file without a MAC is
+//! refused ([`KeystoreErrorKind::Integrity`]): anyone who can write it could have removed the
+//! MAC to add a certificate. Without a password nothing is authenticated, MAC or not. Encrypted SafeContents are
 //! decrypted with PBES2 (RFC 8018 section 6.2: PBKDF2 with HMAC-SHA-1/SHA-2 and AES-CBC or
 //! DES-EDE3-CBC) or the PKCS#12 PBE schemes of appendix C (SHA-1 with 3-key or 2-key
 //! triple-DES, 128-bit or 40-bit RC2). Private keys are never decrypted. Only DER is read (BER
@@ -160,6 +162,16 @@ fn malformed(what: &str, err: impl std::fmt::Display) -> KeystoreError {
     KeystoreError::malformed(format!("PKCS#12 {what} is malformed: {err}"))
 }
 
+/// The refusal of a file without a MAC when a password is given.
+fn no_mac() -> KeystoreError {
+    KeystoreError::new(
+        KeystoreErrorKind::Integrity,
+        "the file has no MAC: its integrity cannot be checked with the password, so nothing \
+         is imported (a password-less PKCS#12 file, such as the cacerts of Java 18 and later, \
+         is read without a password, unauthenticated)",
+    )
+}
+
 fn unsupported(message: String) -> KeystoreError {
     KeystoreError::new(KeystoreErrorKind::Unsupported, message)
 }
@@ -283,12 +295,16 @@ pub fn read(data: &[u8], password: Option<&str>) -> Result<Keystore, KeystoreErr
         budget: KdfBudget::new(),
         bags: Vec::new(),
     };
+    // A password is a demand for integrity: a file without a MAC cannot meet it (removing
+    // the MAC is all it takes to add a root to an unencrypted file), so it is refused rather
+    // than read unauthenticated. Without a password nothing is authenticated either way.
     let integrity_checked = match (&mut context.password, &pfx.mac_data) {
         (Some(password), Some(mac)) => {
             verify_mac(mac, auth_safe, password, &mut context.budget)?;
             true
         }
-        _ => false,
+        (Some(_), None) => return Err(no_mac()),
+        (None, _) => false,
     };
     let parts: Vec<ContentInfo<'_>> =
         Vec::from_der(auth_safe).map_err(|e| malformed("AuthenticatedSafe", e))?;
@@ -311,7 +327,7 @@ pub fn read(data: &[u8], password: Option<&str>) -> Result<Keystore, KeystoreErr
         let outer = AnyRef::from_der(&safe_contents).map_err(|e| malformed("SafeContents", e))?;
         read_safe_contents(outer, 0, &mut context)?;
     }
-    classify(context.bags, integrity_checked)
+    Ok(classify(context.bags, integrity_checked))
 }
 
 /// The octets of a `data` ContentInfo: `[0] EXPLICIT OCTET STRING`.
@@ -608,68 +624,56 @@ fn read_safe_contents(
     Ok(())
 }
 
-/// Sorts the bags into anchors and skipped entries (see the module documentation).
-fn classify(bags: Vec<Bag>, integrity_checked: bool) -> Result<Keystore, KeystoreError> {
-    let java_trust_store = bags
+/// Sorts the bags into anchors and skipped entries (see the module documentation): when a
+/// certificate bag is marked trusted or the file holds a private key, only the marked
+/// certificates are anchors; otherwise (certificates only) every certificate is.
+fn classify(bags: Vec<Bag>, integrity_checked: bool) -> Keystore {
+    let marked = bags
         .iter()
         .any(|bag| bag.attributes.trusted && matches!(bag.content, BagContent::Cert(_)));
-    let mut key_ids = HashSet::new();
-    for bag in &bags {
-        if let BagContent::Key = bag.content {
-            match &bag.attributes.local_key_id {
-                Some(id) => {
-                    key_ids.insert(id.clone());
-                }
-                None if !java_trust_store => {
-                    return Err(unsupported(
-                        "PKCS#12 private key without a localKeyId: its certificate cannot be \
-                         told apart from the trust anchors, so none is imported"
-                            .to_owned(),
-                    ));
-                }
-                None => {}
-            }
-        }
-    }
+    let has_key = bags
+        .iter()
+        .any(|bag| matches!(bag.content, BagContent::Key));
+    let key_ids: HashSet<Vec<u8>> = bags
+        .iter()
+        .filter(|bag| matches!(bag.content, BagContent::Key))
+        .filter_map(|bag| bag.attributes.local_key_id.clone())
+        .collect();
     let mut anchors = Vec::new();
     let mut skipped = Vec::new();
     for bag in bags {
         let alias = bag.attributes.friendly_name;
-        match bag.content {
+        let reason = match bag.content {
             BagContent::Cert(der) => {
+                if bag.attributes.trusted || !(marked || has_key) {
+                    anchors.push(TrustedCert { alias, der });
+                    continue;
+                }
                 let of_a_key = bag
                     .attributes
                     .local_key_id
-                    .as_ref()
-                    .is_some_and(|id| key_ids.contains(id));
-                if java_trust_store && !bag.attributes.trusted {
-                    skipped.push(SkippedEntry {
-                        alias,
-                        reason: "certificate not marked trusted (part of a key entry)".to_owned(),
-                    });
-                } else if !java_trust_store && of_a_key {
-                    skipped.push(SkippedEntry {
-                        alias,
-                        reason: "certificate of a private key (an identity, not a trust anchor)"
-                            .to_owned(),
-                    });
+                    .is_some_and(|id| key_ids.contains(&id));
+                if of_a_key {
+                    "certificate of a private key (an identity, not a trust anchor)"
+                } else if has_key {
+                    "certificate not marked trusted in a file with a private key (part of the \
+                     key's chain: only certificates marked trusted are anchors there)"
                 } else {
-                    anchors.push(TrustedCert { alias, der });
+                    "certificate not marked trusted"
                 }
+                .to_owned()
             }
-            BagContent::Key => skipped.push(SkippedEntry {
-                alias,
-                reason: "private key".to_owned(),
-            }),
-            BagContent::Skipped(reason) => skipped.push(SkippedEntry { alias, reason }),
-        }
+            BagContent::Key => "private key".to_owned(),
+            BagContent::Skipped(reason) => reason,
+        };
+        skipped.push(SkippedEntry { alias, reason });
     }
-    Ok(Keystore {
+    Keystore {
         kind: KeystoreKind::Pkcs12,
         integrity_checked,
         anchors,
         skipped,
-    })
+    }
 }
 
 #[cfg(test)]
@@ -688,6 +692,10 @@ mod tests {
     const PY_TRUST_NOENC: &[u8] = include_bytes!("testdata/cryptography-truststore-noenc.p12");
     const PY_IDENTITY: &[u8] = include_bytes!("testdata/cryptography-identity.p12");
     const IDENTITY_CERT_PEM: &[u8] = include_bytes!("testdata/identity-cert.pem");
+    const KEYTOOL_KEY_ONLY: &[u8] = include_bytes!("testdata/keyonly.pkcs12");
+    const KEYTOOL_NO_MAC: &[u8] = include_bytes!("testdata/trust-nomac.pkcs12");
+    const PY_TRUST_MAC_STRIPPED: &[u8] =
+        include_bytes!("testdata/cryptography-truststore-nomac.p12");
 
     fn ders(store: &Keystore) -> Vec<Vec<u8>> {
         store.anchors.iter().map(|a| a.der.clone()).collect()
@@ -702,6 +710,24 @@ mod tests {
 
     fn identity_cert() -> Vec<u8> {
         crate::parse_pem_certificates(IDENTITY_CERT_PEM).expect("pem")[0].to_vec()
+    }
+
+    fn reasons(store: &Keystore) -> Vec<&str> {
+        store.skipped.iter().map(|s| s.reason.as_str()).collect()
+    }
+
+    /// The number of skipped entries whose reason contains `needle`.
+    fn skipped_for(store: &Keystore, needle: &str) -> usize {
+        reasons(store).iter().filter(|r| r.contains(needle)).count()
+    }
+
+    /// `data` re-encoded without its MAC.
+    fn without_mac(data: &[u8]) -> Vec<u8> {
+        use der::Encode;
+        let mut pfx = Pfx::from_der(data).expect("pfx");
+        assert!(pfx.mac_data.is_some());
+        pfx.mac_data = None;
+        pfx.to_der().expect("encode")
     }
 
     #[test]
@@ -721,29 +747,54 @@ mod tests {
     fn keytool_identity_keeps_only_the_trusted_entry() {
         let store = read(KEYTOOL_IDENTITY, Some("changeit")).expect("keytool identity");
         assert_eq!(ders(&store), vec![testdata::root()]);
-        assert!(store.skipped.iter().any(|s| s.reason == "private key"));
-        assert!(
-            store
-                .skipped
-                .iter()
-                .any(|s| s.reason.contains("not marked trusted"))
+        assert_eq!(
+            reasons(&store),
+            [
+                "private key",
+                "certificate of a private key (an identity, not a trust anchor)"
+            ],
         );
     }
 
     #[test]
-    fn openssl_files_identity_leaf_is_not_an_anchor() {
-        for data in [OPENSSL_DEFAULT, OPENSSL_LEGACY, OPENSSL_3DES] {
-            let store = read(data, Some("changeit")).expect("openssl PKCS#12");
+    fn keytool_key_only_store_has_no_anchor() {
+        // keytool -genkeypair -storetype PKCS12, then a CA-signed reply: one private-key entry
+        // whose chain is the leaf and its CA. Java trusts no entry of it, and neither does the
+        // same store as JKS (jks.rs): the CA must not become an anchor.
+        let store = read(KEYTOOL_KEY_ONLY, Some("changeit")).expect("keytool key entry");
+        assert!(store.integrity_checked);
+        assert!(store.anchors.is_empty(), "{:?}", store.anchors);
+        assert_eq!(store.skipped.len(), 3, "{:?}", store.skipped);
+        assert_eq!(
+            reasons(&store)
+                .iter()
+                .filter(|r| **r == "private key")
+                .count(),
+            1
+        );
+        assert_eq!(skipped_for(&store, "certificate of a private key"), 1);
+        assert_eq!(
+            skipped_for(&store, "not marked trusted in a file with a private key"),
+            1
+        );
+    }
+
+    #[test]
+    fn openssl_and_cryptography_identities_give_no_anchor() {
+        // A key, its certificate and the CA certificates packed beside it: an identity. None
+        // is marked trusted, so none is an anchor (the CA certificates are the key's chain).
+        for data in [OPENSSL_DEFAULT, OPENSSL_LEGACY, OPENSSL_3DES, PY_IDENTITY] {
+            let store = read(data, Some("changeit")).expect("identity PKCS#12");
             assert!(store.integrity_checked);
-            root_and_intermediate(&store);
-            assert!(!ders(&store).contains(&identity_cert()));
-            assert!(
-                store
-                    .skipped
-                    .iter()
-                    .any(|s| s.reason.contains("certificate of a private key"))
+            assert!(store.anchors.is_empty(), "{:?}", store.anchors);
+            assert_eq!(skipped_for(&store, "certificate of a private key"), 1);
+            assert_eq!(
+                skipped_for(&store, "not marked trusted in a file with a private key"),
+                2
             );
+            assert_eq!(store.skipped.len(), 4, "{:?}", store.skipped);
         }
+        assert!(!identity_cert().is_empty());
         let store = read(OPENSSL_NOKEYS, Some("changeit")).expect("certificates only");
         root_and_intermediate(&store);
         let store = read(OPENSSL_ITER1, Some("changeit")).expect("one iteration");
@@ -763,8 +814,81 @@ mod tests {
                 .expect("empty password")
                 .integrity_checked
         );
-        let identity = read(PY_IDENTITY, Some("changeit")).expect("identity");
-        root_and_intermediate(&identity);
+    }
+
+    #[test]
+    fn a_password_demands_a_mac() {
+        // The MAC removed from an unencrypted trust store (anyone who can write the file can
+        // do it, and add a root), a password-less keytool store (as Java 18+ ships cacerts),
+        // and the MAC removed from a store whose certificates are encrypted: with any
+        // password, right or wrong, nothing is returned.
+        let stripped = without_mac(KEYTOOL_TRUST);
+        for data in [PY_TRUST_MAC_STRIPPED, KEYTOOL_NO_MAC, stripped.as_slice()] {
+            for password in ["changeit", "wrong", ""] {
+                let err = read(data, Some(password)).expect_err("no MAC to check");
+                assert_eq!(err.kind, KeystoreErrorKind::Integrity, "{err}");
+                assert!(err.message.contains("the file has no MAC"), "{err}");
+            }
+        }
+        assert_eq!(without_mac(PY_TRUST_NOENC), PY_TRUST_MAC_STRIPPED);
+        // Without a password they read as before, unauthenticated.
+        for data in [PY_TRUST_MAC_STRIPPED, KEYTOOL_NO_MAC] {
+            let store = read(data, None).expect("no password");
+            assert!(!store.integrity_checked);
+            root_and_intermediate(&store);
+        }
+        let err = read(&stripped, None).expect_err("encrypted certificates");
+        assert_eq!(err.kind, KeystoreErrorKind::PasswordRequired);
+    }
+
+    #[test]
+    fn marks_decide_beside_a_key_and_without_one() {
+        fn cert(trusted: bool, key_id: Option<&[u8]>, der: &[u8]) -> Bag {
+            Bag {
+                attributes: BagAttributes {
+                    friendly_name: None,
+                    local_key_id: key_id.map(<[u8]>::to_vec),
+                    trusted,
+                },
+                content: BagContent::Cert(der.to_vec()),
+            }
+        }
+        let key = |key_id: Option<&[u8]>| Bag {
+            attributes: BagAttributes {
+                local_key_id: key_id.map(<[u8]>::to_vec),
+                ..BagAttributes::default()
+            },
+            content: BagContent::Key,
+        };
+        let (root, inter, leaf) = (testdata::root(), testdata::intermediate(), testdata::leaf());
+        // Certificates only, none marked: all anchors.
+        let store = classify(
+            vec![cert(false, None, &root), cert(false, None, &inter)],
+            true,
+        );
+        assert_eq!(ders(&store), [root.clone(), inter.clone()]);
+        // One marked: only it.
+        let store = classify(
+            vec![cert(true, None, &root), cert(false, None, &inter)],
+            true,
+        );
+        assert_eq!(ders(&store), std::slice::from_ref(&root));
+        assert_eq!(reasons(&store), ["certificate not marked trusted"]);
+        // A key, with or without a localKeyId: only marked certificates.
+        for key_id in [Some(&b"1"[..]), None] {
+            let bags = vec![
+                key(key_id),
+                cert(false, key_id, &leaf),
+                cert(false, None, &inter),
+                cert(true, None, &root),
+            ];
+            let store = classify(bags, true);
+            assert_eq!(ders(&store), std::slice::from_ref(&root));
+            assert_eq!(store.skipped.len(), 3);
+        }
+        let store = classify(vec![key(Some(b"1")), cert(false, None, &root)], false);
+        assert!(store.anchors.is_empty());
+        assert!(!store.integrity_checked);
     }
 
     #[test]
