@@ -40,6 +40,7 @@ from certpolicy.cli._common import (
     _config_path,
     _engine,
     _report_json,
+    _text_lines,
 )
 from certpolicy.engine import Engine
 from certpolicy.errors import MalformedInputError
@@ -397,16 +398,9 @@ def _summary(entries: list[dict[str, Any]], duplicates: int) -> dict[str, Any]:
     }
 
 
-def _printable(value: object) -> str:
-    """Text from a server, safe to print on a terminal: control characters as escapes."""
-    return "".join(
-        ch if ch.isprintable() or ch == " " else ch.encode("unicode_escape").decode("ascii")
-        for ch in str(value)
-    )
-
-
 def _text(data: dict[str, Any]) -> list[str]:
-    """The human summary (what servers sent is printed with control characters escaped)."""
+    """The human summary, one line each (printed by _text_lines: what servers sent is
+    escaped)."""
     summary = data["summary"]
     lines = [
         f"certpolicy audit: {summary['endpoints']} endpoint(s), "
@@ -438,7 +432,7 @@ def _text(data: dict[str, Any]) -> list[str]:
             label = entry["verdict"].replace("_", " ").upper()
             report = entry["report"]
             if report is None:
-                lines.append(f"  {entry['endpoint']}  {label}: {_printable(entry['error'])}")
+                lines.append(f"  {entry['endpoint']}  {label}: {entry['error']}")
                 continue
             failed = [
                 (name, check)
@@ -447,9 +441,7 @@ def _text(data: dict[str, Any]) -> list[str]:
             ]
             codes = ", ".join(str(check.get("code") or name) for name, check in failed)
             lines.append(f'  {entry["endpoint"]}  {label} (policy "{report["policy"]}"): {codes}')
-            lines += [
-                f"      {name}: {_printable(check.get('detail', ''))}" for name, check in failed
-            ]
+            lines += [f"      {name}: {check.get('detail', '')}" for name, check in failed]
     return lines
 
 
@@ -538,8 +530,9 @@ def _cmd_audit(args: argparse.Namespace) -> int:
     else:
         if args.json:
             _write(args.json, as_json.encode("utf-8"))
-        print("\n".join(_text(data)))
+        lines = _text(data)
         written = [name for name in (args.json, args.html) if name]
         if written:
-            print("wrote " + ", ".join(written))
+            lines.append("wrote " + ", ".join(written))
+        print(_text_lines(lines))
     return _exit_code(data["summary"])

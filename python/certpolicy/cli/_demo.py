@@ -31,6 +31,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Final, Literal
 
+from certpolicy.cli._common import _text_lines
 from certpolicy.engine import Engine
 from certpolicy.errors import CertificateCheckError, CertPolicyError
 from certpolicy.policy import Policy, PolicySet
@@ -418,9 +419,9 @@ def run_demo(*, as_json: bool = False) -> int:
     )
     print("policies: the shipped defaults, the instance policy from config.xml, and an override")
     print()
-    print("\n".join(_table(outcomes)))
+    print(_text_lines(_table(outcomes)))  # what servers and certificates said, escaped
     print()
-    print("\n".join(_details(outcomes)))
+    print(_text_lines(_details(outcomes)))
     print()
     expected = sum(o.as_expected for o in outcomes)
     print(

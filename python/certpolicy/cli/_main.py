@@ -33,6 +33,8 @@ from certpolicy.cli._common import (
     OperationFailed,
     Rejected,
     UsageError,
+    _printable,
+    _PrintableFormatter,
 )
 from certpolicy.cli._policies import (
     _cmd_policy_list,
@@ -415,7 +417,7 @@ def _configure_logging(verbosity: int) -> None:
         return
     handler = logging.StreamHandler(sys.stderr)
     handler.set_name(_LOG_HANDLER)
-    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(_PrintableFormatter("%(levelname)s %(name)s: %(message)s"))
     logger.addHandler(handler)
     logger.setLevel(logging.INFO if verbosity == 1 else logging.DEBUG)
 
@@ -494,7 +496,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Rejected as exc:
         return _fail(args, EXIT_FAILED, str(exc))
     except UsageError as exc:
-        return _fail(args, EXIT_USAGE, f"error: {exc}", exc.details)
+        return _fail(args, EXIT_USAGE, f"error: {exc}", exc.details, lines=True)
     except (CertPolicyError, OSError, ValueError) as exc:
         kind = "config error" if isinstance(exc, ConfigError) else "error"
         return _fail(args, EXIT_USAGE, f"{kind}: {exc}")
@@ -502,11 +504,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _fail(
-    args: argparse.Namespace, code: int, message: str, details: dict[str, Any] | None = None
+    args: argparse.Namespace,
+    code: int,
+    message: str,
+    details: dict[str, Any] | None = None,
+    *,
+    lines: bool = False,
 ) -> int:
     """Reports an error on stderr (and as JSON with --json, with ``details``); returns
-    ``code``."""
-    print(f"certpolicy: {message}", file=sys.stderr)
+    ``code``. On stderr the message is escaped by _printable, its line breaks too unless
+    ``lines`` (a message the CLI laid out in lines, with what it quotes escaped)."""
+    print(f"certpolicy: {_printable(message, newlines=lines)}", file=sys.stderr)
     if getattr(args, "json", False):
         data = {"ok": False, "error": message, "exit_code": code, **(details or {})}
         print(json.dumps(data, indent=2, default=str))

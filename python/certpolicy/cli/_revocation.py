@@ -23,6 +23,7 @@ from certpolicy.cli._common import (
     _emit,
     _engine,
     _iso,
+    _printable,
 )
 from certpolicy.engine import Engine
 from certpolicy.errors import CrlError, OcspError
@@ -193,8 +194,9 @@ def _check_coverage(crl: Crl, cert: bytes) -> None:
     except CrlError as exc:
         info = cert_info(cert)
         raise UsageError(
-            f"this CRL does not cover the certificate: issued by {info['issuer']}, CRL from "
-            f"{crl.issuer} ({exc}); its revocation status is not in this CRL",
+            f"this CRL does not cover the certificate: issued by {_printable(info['issuer'])}, "
+            f"CRL from {_printable(crl.issuer)} ({_printable(exc)}); its revocation status is "
+            "not in this CRL",
             covered=False,
             certificate=info["subject"],
             certificate_issuer=info["issuer"],

@@ -20,6 +20,7 @@ from certpolicy.cli._common import (
     _emit,
     _engine,
     _pem_blocks,
+    _printable,
 )
 from certpolicy.engine import trust_store_file
 
@@ -151,7 +152,9 @@ def _cmd_trust_remove(args: argparse.Namespace) -> int:
             matched=[],
         )
     if len(found) > 1 and not args.all:
-        names = "; ".join(f"{a['subject']} (sha256 {a['sha256'][:16]}...)" for a in found)
+        names = "; ".join(
+            f"{_printable(a['subject'])} (sha256 {a['sha256'][:16]}...)" for a in found
+        )
         raise UsageError(
             f"{args.certificate!r} matches {len(found)} certificates: {names}; pass the "
             "SHA-256 of one, or --all to remove them all",
