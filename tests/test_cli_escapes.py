@@ -6,8 +6,11 @@ they are ``\\uXXXX`` escapes there)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
+import socket
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,11 +19,14 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
+import certpolicy.cli._cache as cache_cli
 from certpolicy.cli import main
 from certpolicy.cli._common import _printable
+from certpolicy.revocation import DiskCacheEntry
 from test_tls_server import self_signed, tls_server
 
 import crl_pki as c
+from loopback import tcp_server
 from pki import END, START, Cert, Issuer, make_root, name, new_key
 
 # Retitles the terminal (OSC 0 ... BEL), clears it (CSI 2 J), reverses what follows (RLO),
@@ -254,3 +260,41 @@ def test_policy_names_from_a_config(capsys: pytest.CaptureFixture[str], tmp_path
         assert_shown(out)
         assert err == ""
         assert "    from " in out  # the origin line: the CLI's own line break stays
+
+
+def test_cache_show_escapes_a_cached_url(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # What a CRL entry's metadata says is listed as read (its URL came from a certificate).
+    when = dt.datetime(2030, 1, 2, tzinfo=dt.UTC)
+    entry = DiskCacheEntry(
+        "crl", "0" * 32, ("x.crl",), 10, when, url="http://crl.example/" + HOSTILE, number=1
+    )
+    monkeypatch.setattr(cache_cli, "disk_cache_entries", lambda *_: [entry])
+    config = tmp_path / "certpolicy.toml"
+    config.write_text('[revocation]\ncache_dir = "cache"\n')
+    code, out, err = run(capsys, "cache", "show", "--crl", "--config", str(config))
+    assert code == 0
+    assert_shown(out)
+    assert "  http://crl.example/x\\x1b]0;pwned" in out
+    assert err == ""
+
+
+def test_ocsp_error_quotes_the_url_from_the_certificate(
+    capsys: pytest.CaptureFixture[str], site: Site
+) -> None:
+    def hang_up(conn: socket.socket, stop: threading.Event) -> None:
+        conn.close()
+
+    with tcp_server(hang_up) as port:
+        leaf = site.ca.issue_leaf(
+            ["bank.example"], ocsp_urls=[f"http://127.0.0.1:{port}/x\x1b[2J\x07\x7fy"]
+        )
+        cert_file, ca_file = site.folder / "ocsp-leaf.pem", site.folder / "ocsp-ca.pem"
+        cert_file.write_bytes(leaf.pem)
+        ca_file.write_bytes(site.ca.pem)
+        code, out, err = run(capsys, "ocsp", str(cert_file), str(ca_file), "--timeout", "10")
+    assert code == 3
+    assert out == ""
+    assert_safe(err)
+    assert f"OCSP responder http://127.0.0.1:{port}/x\\x1b[2J\\x07\\x7fy: " in err
