@@ -26,6 +26,10 @@ much a GIL-free control workload gained from a second thread at the time) below 
 was measured without two free cores: when the control stays below 90% of the target, the ratio
 is reported as "machine busy" and not gated; nor, then, is any other ratio of that run.
 
+A row may carry the medians of peers timed in the same rounds, interleaved with it
+(``extra_info["peer_medians"]``: ``{implementation: median seconds}``, e.g. the handshake
+benches); each becomes a peer row of its group.
+
 The PNG (default: ``ratios.png`` beside BENCH_JSON) has one bar per ratio, on a log scale,
 with the target marked.
 """
@@ -111,9 +115,10 @@ def rows(data: dict[str, Any]) -> list[Row]:
     for bench in data["benchmarks"]:
         extra = bench.get("extra_info", {})
         impl = str(extra.get("impl", bench["name"]))
+        group = bench.get("group") or bench["name"]
         out.append(
             Row(
-                group=bench.get("group") or bench["name"],
+                group=group,
                 impl=impl,
                 median=float(bench["stats"]["median"]),
                 floor=bool(extra.get("floor", False)),
@@ -121,6 +126,9 @@ def rows(data: dict[str, Any]) -> list[Row]:
                 ours=impl == OURS or bool(extra.get("ours", False)),
             )
         )
+        # Peers timed in the same rounds as this row, interleaved with it (the handshakes).
+        for peer, median in extra.get("peer_medians", {}).items():
+            out.append(Row(group=group, impl=str(peer), median=float(median), floor=False))
     return out
 
 

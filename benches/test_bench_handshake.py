@@ -1,7 +1,10 @@
 """A full TLS handshake through ``engine.ssl_context()`` (caches warm) vs Python's default
 verifying context (OpenSSL checks chain and hostname), to the same local server in the same
 run. The server runs in its own process (so it does not share the GIL with the client) on
-127.0.0.1; sessions are not resumed, so every round is a full handshake.
+127.0.0.1; sessions are not resumed, so every round is a full handshake (TLS 1.3, the
+default of both sides). The rounds are interleaved: one handshake with each context in
+turn, both timed, so the two rows of a group come from the same time window (the peer row
+is made by benches/report.py from ``extra_info["peer_medians"]``).
 
 Groups: ``tls-handshake-full`` (the policy checks chain and hostname) and
 ``tls-handshake-revocation`` (it checks revocation too: CRLs of the leaf and the
@@ -12,8 +15,10 @@ from __future__ import annotations
 
 import socket
 import ssl
+import statistics
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -28,6 +33,7 @@ from crl_server import CrlSite, crl_site
 from pki import Cert, Issuer, make_pki, make_root
 
 HOST = "localhost"
+ROUNDS = 200  # handshakes per context, alternating (interleaved)
 
 SERVER = r"""
 import socket, ssl, sys
@@ -115,18 +121,36 @@ def handshake(context: ssl.SSLContext, address: tuple[str, int]) -> Any:
         return getattr(tls, "report", None)
 
 
+PEER = "ssl default context"
+
+
+def interleaved(
+    benchmark: Any, ours: ssl.SSLContext, default: ssl.SSLContext, address: tuple[str, int]
+) -> Any:
+    """Alternates handshakes of the two contexts in one time window: pytest-benchmark times
+    ROUNDS handshakes with ``ours``, and before each one a handshake with ``default`` is
+    timed here. The default context's median goes into ``extra_info["peer_medians"]``, from
+    which benches/report.py makes the peer row of the group (so both rows come from the same
+    rounds, whatever else the machine is doing)."""
+    peer: list[float] = []
+
+    def setup() -> tuple[tuple[Any, ...], dict[str, Any]]:
+        started = time.perf_counter()
+        handshake(default, address)
+        peer.append(time.perf_counter() - started)
+        return (ours, address), {}
+
+    result = benchmark.pedantic(handshake, setup=setup, rounds=ROUNDS, iterations=1)
+    benchmark.extra_info["peer_medians"] = {PEER: statistics.median(peer)}
+    return result
+
+
 def test_handshake_certpolicy(benchmark: Any, setup: dict[str, Any]) -> None:
     benchmark.group = "tls-handshake-full"
     benchmark.extra_info.update(impl="certpolicy")
     handshake(setup["ours"], setup["address"])  # warm: the verified-chain cache, the policy
-    benchmark(handshake, setup["ours"], setup["address"])
-
-
-def test_handshake_ssl_default_context(benchmark: Any, setup: dict[str, Any]) -> None:
-    benchmark.group = "tls-handshake-full"
-    benchmark.extra_info.update(impl="ssl default context", peer=True)
     handshake(setup["default"], setup["address"])
-    benchmark(handshake, setup["default"], setup["address"])
+    interleaved(benchmark, setup["ours"], setup["default"], setup["address"])
 
 
 def test_handshake_revocation_certpolicy(benchmark: Any, revocation_setup: dict[str, Any]) -> None:
@@ -135,19 +159,11 @@ def test_handshake_revocation_certpolicy(benchmark: Any, revocation_setup: dict[
     address, site = revocation_setup["address"], revocation_setup["site"]
     report = handshake(revocation_setup["ours"], address)  # warm: downloads both CRLs
     assert report.result("revocation").status == "passed", report.to_dict()
+    handshake(revocation_setup["default"], address)
     downloads = sum(site.requests.values())
-    report = benchmark(handshake, revocation_setup["ours"], address)
+    report = interleaved(benchmark, revocation_setup["ours"], revocation_setup["default"], address)
     assert report.result("revocation").status == "passed"
     assert sum(site.requests.values()) == downloads, "every handshake must use the cached CRLs"
-
-
-def test_handshake_revocation_ssl_default_context(
-    benchmark: Any, revocation_setup: dict[str, Any]
-) -> None:
-    benchmark.group = "tls-handshake-revocation"
-    benchmark.extra_info.update(impl="ssl default context", peer=True)
-    handshake(revocation_setup["default"], revocation_setup["address"])
-    benchmark(handshake, revocation_setup["default"], revocation_setup["address"])
 
 
 def test_both_contexts_really_check(setup: dict[str, Any], tmp_path: Path) -> None:

@@ -15,6 +15,7 @@ import certpolicy as cp
 import certpolicy.engine as engine_module
 from certpolicy import CertPolicyError, Retry, RevocationConfig
 from certpolicy.checks import _cert_info, cert_info, cert_summary
+from certpolicy.policy import BUILTIN_INTERNET
 from certpolicy.revocation import _budget
 from certpolicy.revocation.crl import CrlChecker
 from certpolicy.revocation.crl import _checker as crl_checker_module
@@ -194,3 +195,38 @@ def test_nested_decisions_never_end_later_than_the_one_around_them() -> None:
     with pytest.raises(ZeroDivisionError), _budget.decision(float("inf")):
         _ = 1 / 0
     assert _budget.current() is None
+
+
+# --- the engine's remembered policy selections ----------------------------------------------
+
+
+def test_selections_follow_the_policies_in_force(monkeypatch, caplog) -> None:
+    monkeypatch.setattr(engine_module, "MAX_SELECTIONS", 2)
+    pki = make_pki(["a.example"])
+    trust = cp.TrustStore()
+    trust.add_der(pki.root.der)
+    lab = cp.Policy("Lab", "intranet", ip_ranges=("10.0.0.0/8",), check_hostname=False)
+    web = cp.Policy("Web", "internet", check_revocation=False)
+    engine = cp.Engine(cp.PolicySet([lab, web]), trust)
+    for _ in range(3):
+        with caplog.at_level("INFO", logger="certpolicy"):
+            caplog.clear()
+            report = engine.check(pki.chain, "a.example", ip="10.1.2.3")
+        # The peer address is set aside (it would lower the checks), and said so every time.
+        assert report.policy is web
+        assert "was set aside" in report.reason
+        assert any("set aside" in r.getMessage() for r in caplog.records)
+        assert engine.check(pki.chain, "a.example", ip="10.1.2.3", trust_peer_ip=True).policy is lab
+        assert engine.check(pki.chain, "b.example").policy is web
+        assert len(engine._selections[1]) <= 2
+    stricter = cp.Policy("Lab", "intranet", ip_ranges=("10.0.0.0/8",))
+    engine._replace_policies(cp.PolicySet([stricter, web]))
+    moved = engine.check(pki.chain, "a.example", ip="10.1.2.3", trust_peer_ip=True)
+    assert moved.policy is stricter
+    # Names no policy can be selected for are never remembered, and still fail as before.
+    for _ in range(2):
+        odd = engine.check(pki.chain, "127.1")
+        assert odd.policy is BUILTIN_INTERNET
+        assert "every check applies" in odd.reason
+        assert odd.codes[0] == "hostname.mismatch"
+    assert ("127.1", None, 443, False) not in engine._selections[1]

@@ -69,6 +69,10 @@ logger = logging.getLogger("certpolicy")
 # (``certpolicy trust import`` writes it).
 TRUST_FILE_BESIDE_CONFIG_XML: Final = "certpolicy-trust.pem"
 MAX_ANCHOR_SUBJECTS: Final = 4096
+# Policy selections remembered at most (emptied when full), and the longest host name
+# remembered (a valid DNS name has at most 253 characters).
+MAX_SELECTIONS: Final = 4096
+MAX_MEMO_HOST: Final = 255
 
 
 class Engine:
@@ -124,6 +128,8 @@ class Engine:
             deadline=self._revocation.deadline,
         )
         self._anchor_subjects: dict[bytes, str] = {}
+        # The policies the remembered selections were made by, and the selections.
+        self._selections: tuple[PolicySet | None, dict[Any, Selection]] = (None, {})
         self._stats = CheckCounters()
         self._revocation_checker = RevocationChecker(
             self._revocation, default_methods(self._revocation)
@@ -367,9 +373,7 @@ class Engine:
         ``allow_audit=False`` an audit-mode policy's failures are enforced too."""
         presented = _presented(chain)
         try:
-            selection = self._policies.select_connection(
-                host, ip, port, trust_peer_ip=trust_peer_ip
-            )
+            selection = self._select(host, ip, port, trust_peer_ip)
         except PolicyError as exc:
             # A server name no policy can be selected for (e.g. "127.1", "2130706433":
             # numeric spellings a resolver accepts): every check applies, and the hostname
@@ -539,6 +543,29 @@ class Engine:
                 },
             )
         return report
+
+    def _select(
+        self, host: str, ip: str | None, port: int | None, trust_peer_ip: bool
+    ) -> Selection:
+        """``PolicySet.select_connection`` of the policies in force, remembered for the
+        connections seen before (a selection depends on nothing else; bounded, and emptied when
+        the policies are replaced). Errors are not remembered."""
+        policies = self._policies
+        owner, memo = self._selections
+        if owner is not policies:
+            memo = {}
+            self._selections = (policies, memo)
+        plain = type(host) is str and len(host) <= MAX_MEMO_HOST and (ip is None or type(ip) is str)
+        if not plain:
+            return policies.select_connection(host, ip, port, trust_peer_ip=trust_peer_ip)
+        key = (host, ip, port, trust_peer_ip)
+        selection = memo.get(key)
+        if selection is None:
+            selection = policies.select_connection(host, ip, port, trust_peer_ip=trust_peer_ip)
+            if len(memo) >= MAX_SELECTIONS:
+                memo.clear()
+            memo[key] = selection
+        return selection
 
     def _complete_chain(
         self,
