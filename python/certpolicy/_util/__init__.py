@@ -20,7 +20,16 @@ from certpolicy._util._disk import (
     touch,
 )
 from certpolicy._util._flags import parse_flag
-from certpolicy._util._http import Fetch, FetchCancelled, cancellable, closable, current_fetch
+from certpolicy._util._http import (
+    Fetch,
+    FetchCancelled,
+    cancellable,
+    closable,
+    connection_failure,
+    content_encoded,
+    content_length,
+    current_fetch,
+)
 from certpolicy._util._limits import (
     CLOCK_SKEW,
     CLOCK_SKEW_SECONDS,
@@ -55,6 +64,9 @@ __all__ = [
     "atomic_write_bytes",
     "cancellable",
     "closable",
+    "connection_failure",
+    "content_encoded",
+    "content_length",
     "core",
     "current_fetch",
     "delete_entries",

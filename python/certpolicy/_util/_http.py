@@ -3,7 +3,11 @@ socket to the fetch of their thread, and :func:`cancellable`, which runs one fet
 thread of its own under a deadline and, when the deadline passes, closes the fetch's sockets
 so that its thread ends at once instead of lingering (with its connection) until its per-read
 timeouts run out. The revocation fetchers (CRL downloads, OCSP requests) and the fetcher of
-missing intermediates (caIssuers URLs) run on it.
+missing intermediates (caIssuers URLs) run on it, and read what a server answers with the
+helpers at the end: :func:`content_length` (a Content-Length that is no plain number is no
+length, never an exception), :func:`content_encoded` (a body encoded although we never ask
+for that is refused, never decompressed) and :func:`connection_failure` (why a connection
+could not be made, in a few words).
 
 How a fetch's sockets are reached: the pools of a fetcher (:func:`closable`) make
 connections that, in a fetch thread, hand that thread's :class:`_Fetch` a handle on their
@@ -18,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import socket
 import threading
 from collections.abc import Callable
@@ -26,12 +31,21 @@ from typing import Any, TypeVar
 import urllib3
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
-from urllib3.exceptions import HTTPError
+from urllib3.exceptions import HTTPError, NameResolutionError, NewConnectionError
 from urllib3.poolmanager import pool_classes_by_scheme as _URLLIB3_POOL_CLASSES
 
 from certpolicy._util._deadline import within
 
-__all__ = ["Fetch", "FetchCancelled", "cancellable", "closable", "current_fetch"]
+__all__ = [
+    "Fetch",
+    "FetchCancelled",
+    "cancellable",
+    "closable",
+    "connection_failure",
+    "content_encoded",
+    "content_length",
+    "current_fetch",
+]
 
 T = TypeVar("T")
 
@@ -176,3 +190,47 @@ def cancellable(what: str, seconds: float, work: Callable[[], T]) -> T:
     except TimeoutError:
         fetch.cancel()
         raise
+
+
+# A Content-Length we act on: 1 to 15 ASCII digits (a petabyte; more is no length we need).
+_CONTENT_LENGTH = re.compile(r"[0-9]{1,15}")
+
+
+def content_length(value: str | None) -> int | None:
+    """A Content-Length header's value as a number, or None when there is none or it is not
+    one plain decimal number of at most 15 ASCII digits (RFC 9110 section 8.6). Never raises,
+    whatever the server sent: ``str.isdigit`` accepts "²" or "٣", which ``int`` refuses or
+    reads as another number; a sign, several values ("5, 5") or a number of more digits are
+    no length either. A fetch that gets None reads the body up to its size cap instead."""
+    if value is None:
+        return None
+    value = value.strip(" \t")
+    return int(value) if _CONTENT_LENGTH.fullmatch(value) else None
+
+
+def content_encoded(value: str | None) -> bool:
+    """Whether a Content-Encoding header's value says the body is encoded (gzip, deflate,
+    br, zstd, anything but "identity"). The fetchers send no Accept-Encoding of their own
+    (http.client sends "identity") and read bodies with ``decode_content=False``: an encoded
+    body is refused, never decompressed (a small compressed body may expand far beyond the
+    size caps, CVE-2025-66471)."""
+    if value is None:
+        return False
+    return any(part.strip(" \t").lower() not in ("", "identity") for part in value.split(","))
+
+
+def connection_failure(error: BaseException) -> str | None:
+    """Why a connection could not be made, in a few words ("connection refused", "no
+    connection (Network is unreachable)", "the host name does not resolve"), when ``error``
+    is urllib3's error for that; None for any other error. (urllib3's NewConnectionError
+    derives from its ConnectTimeoutError: a refused connection is no timeout.)"""
+    if isinstance(error, NameResolutionError):
+        return "the host name does not resolve"
+    if not isinstance(error, NewConnectionError):
+        return None
+    cause = error.__cause__ or error.__context__
+    if isinstance(cause, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(cause, OSError) and cause.strerror:
+        return f"no connection ({cause.strerror})"
+    return "no connection"

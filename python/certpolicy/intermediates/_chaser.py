@@ -10,11 +10,13 @@ as untrusted intermediates, never as trust anchors. When the fetched CA's own is
 missing too, its caIssuers URLs are next, up to ``max_fetched`` certificates in all.
 
 Bounds: one deadline for the whole chase, each fetch within ``timeout``, a body cap, at most
-two URLs per certificate. What a URL served is cached in memory (least recently used first,
-within a number of entries and bytes) and on disk (``cache_dir``, within a byte bound) until
-the first of its certificates expires, and at most :data:`MAX_AGE` after the fetch; a URL
-that failed is remembered as failed for :data:`FAILURE_SECONDS`. Fetches of one URL are
-single-flight, and no lock is held while one runs.
+two URLs per certificate, none longer than ``MAX_URL_CHARS``. What a URL served is cached in
+memory (least recently used first, within a number of entries and bytes, the URL counted)
+and on disk (``cache_dir``, within a byte bound) until the first of its certificates
+expires, and at most :data:`MAX_AGE` after the fetch; a URL that failed is remembered as
+failed for :data:`FAILURE_SECONDS` (within a number of URLs and bytes). Fetches of one URL
+are single-flight, and no lock is held while one runs. Where a fetch may connect (no
+loopback, link-local or other special address): ``_fetch``.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ from certpolicy._util import (
     core,
 )
 from certpolicy.checks import CertInfo, cert_info
-from certpolicy.errors import CertPolicyError, ChainError
+from certpolicy.errors import CertPolicyError, ChainError, ConfigError
 from certpolicy.intermediates._cache import DEFAULT_DISK_BYTES, IntermediateDiskCache, cache_key
 from certpolicy.intermediates._fetch import BodyFetcher, IntermediateFetchError, refused_url
 
@@ -60,6 +62,11 @@ MAX_AGE: Final = dt.timedelta(days=7)
 # A URL that failed is not asked again for this long (seconds).
 FAILURE_SECONDS: Final = 60.0
 MAX_REMEMBERED_FAILURES: Final = 1024
+# ... and at most this many bytes of URLs and reasons (with an estimate of each entry's cost).
+MAX_REMEMBERED_FAILURE_BYTES: Final = 1024 * 1024
+_FAILURE_OVERHEAD: Final = 200
+# A URL and a reason in a report or log line are cut to this many characters.
+_SHOWN_CHARS: Final = 200
 DEFAULT_MAX_BODY_BYTES: Final = 256 * 1024
 DEFAULT_MAX_FETCHED: Final = 4
 MAX_URLS_PER_CERTIFICATE: Final = 2
@@ -69,6 +76,12 @@ DEFAULT_MEMORY_BYTES: Final = 4 * 1024 * 1024
 _ENTRY_OVERHEAD: Final = 256
 
 Verify = Callable[[list[bytes]], list[bytes]]
+
+
+def _shown(text: str) -> str:
+    """``text`` (a URL, a reason) cut for a report or log line, printable characters only."""
+    printable = "".join(ch if ch.isprintable() else "?" for ch in text[: _SHOWN_CHARS + 1])
+    return printable if len(printable) <= _SHOWN_CHARS else printable[:_SHOWN_CHARS] + "..."
 
 
 def wants_issuer(error: ChainError) -> bool:
@@ -132,11 +145,22 @@ def _chain_end(chain: Sequence[bytes], infos: list[CertInfo | None]) -> int | No
 
 
 class _Failures:
-    """URLs that failed recently, and why; bounded (the oldest go first)."""
+    """URLs that failed recently, and why; bounded in number and bytes, the URLs counted
+    (the oldest go first)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._entries: OrderedDict[str, tuple[float, str]] = OrderedDict()
+        self._bytes = 0
+
+    @staticmethod
+    def _cost(url: str, reason: str) -> int:
+        return len(url) + len(reason) + _FAILURE_OVERHEAD
+
+    def _drop(self, url: str) -> None:
+        entry = self._entries.pop(url, None)
+        if entry is not None:
+            self._bytes -= self._cost(url, entry[1])
 
     def get(self, url: str) -> str | None:
         with self._lock:
@@ -144,16 +168,26 @@ class _Failures:
             if entry is None:
                 return None
             if entry[0] <= time.monotonic():
-                del self._entries[url]
+                self._drop(url)
                 return None
             return entry[1]
 
     def remember(self, url: str, reason: str) -> None:
+        reason = _shown(reason)
         with self._lock:
-            self._entries.pop(url, None)
+            self._drop(url)
             self._entries[url] = (time.monotonic() + FAILURE_SECONDS, reason)
-            while len(self._entries) > MAX_REMEMBERED_FAILURES:
-                self._entries.popitem(last=False)
+            self._bytes += self._cost(url, reason)
+            while self._entries and (
+                len(self._entries) > MAX_REMEMBERED_FAILURES
+                or self._bytes > MAX_REMEMBERED_FAILURE_BYTES
+            ):
+                self._drop(next(iter(self._entries)))
+
+    def size(self) -> tuple[int, int]:
+        """How many URLs are remembered, and their bytes as counted against the bound."""
+        with self._lock:
+            return len(self._entries), self._bytes
 
 
 class IntermediateFetcher:
@@ -165,7 +199,9 @@ class IntermediateFetcher:
     ``deadline``: the most one chase takes (every URL, every certificate).
     ``max_body_bytes`` caps what one URL may serve (at most the core's
     ``MAX_AIA_BODY_BYTES``); ``max_fetched`` is how many fetched certificates one chain may
-    gain. Thread-safe.
+    gain. ``allow_loopback``: caIssuers URLs may lead to loopback addresses (127.0.0.0/8,
+    ::1), for tests and development only; link-local, unspecified, multicast and reserved
+    addresses stay refused whatever it says (see ``_fetch``). Thread-safe.
     """
 
     def __init__(
@@ -179,12 +215,17 @@ class IntermediateFetcher:
         memory_entries: int = DEFAULT_MEMORY_ENTRIES,
         memory_bytes: int = DEFAULT_MEMORY_BYTES,
         disk_bytes: int = DEFAULT_DISK_BYTES,
+        allow_loopback: bool = True,
     ) -> None:
+        if not isinstance(allow_loopback, bool):
+            raise ConfigError("allow_loopback must be True or False")
         self._timeout = timeout
         self._deadline = deadline
         self._max_fetched = max_fetched
         self._max_body_bytes = min(max_body_bytes, core.MAX_AIA_BODY_BYTES)
-        self._http = BodyFetcher(timeout=timeout, max_bytes=self._max_body_bytes)
+        self._http = BodyFetcher(
+            timeout=timeout, max_bytes=self._max_body_bytes, allow_loopback=allow_loopback
+        )
         self._memory: MemoryLru[tuple[bytes, ...]] = MemoryLru(memory_entries, memory_bytes)
         self._disk = (
             None
@@ -274,12 +315,12 @@ class IntermediateFetcher:
             tried.add(url)
             refused = refused_url(url)
             if refused is not None:
-                notes.append(f"{url[:200]!r} not fetched: {refused}")
+                notes.append(f"{_shown(url)!r} not fetched: {refused}")
                 continue
             try:
                 certificates = self._certificates(url, ends)
             except IntermediateFetchError as exc:
-                notes.append(f"{url}: {exc}")
+                notes.append(f"{_shown(url)}: {exc}")
                 continue
             found = []
             for der in certificates:
@@ -292,9 +333,10 @@ class IntermediateFetcher:
                     found.append((url, der, candidate))
             if found:
                 return found
-            served = ", ".join(sorted({c["subject"] for c in map(_info, certificates) if c}))
+            # What it serves instead is not repeated: the server chose it.
             notes.append(
-                f"{url} serves no CA certificate for {info['issuer']!r} (it serves {served or '?'})"
+                f"{_shown(url)} serves no CA certificate for {info['issuer']!r} (it serves "
+                f"{len(certificates)} other certificate{'' if len(certificates) == 1 else 's'})"
             )
         return []
 
@@ -345,7 +387,7 @@ class IntermediateFetcher:
                 self._failures.remember(url, str(exc))
             logger.info(
                 "caIssuers fetch %s failed: %s",
-                url,
+                _shown(url),
                 exc,
                 extra={
                     "method": "aia",
@@ -360,11 +402,11 @@ class IntermediateFetcher:
         seconds = time.monotonic() - started
         logger.info(
             "caIssuers fetch %s: %d certificate(s), %d bytes in %.3f s%s",
-            url,
+            _shown(url),
             len(certificates),
             len(body),
             seconds,
-            "" if final == url else f" (redirected to {final})",
+            "" if final == url else " (redirected)",
             extra={
                 "method": "aia",
                 "url": url,
@@ -409,7 +451,8 @@ class IntermediateFetcher:
     def _keep(
         self, url: str, certificates: tuple[bytes, ...], now: dt.datetime, until: dt.datetime
     ) -> None:
-        size = sum(len(der) for der in certificates) + _ENTRY_OVERHEAD
+        # The URL (up to MAX_URL_CHARS) is held as the entry's key: it counts too.
+        size = sum(len(der) for der in certificates) + len(url) + _ENTRY_OVERHEAD
         self._memory.put(url, CachedValue(certificates, url, now, until, size))
 
 
@@ -419,7 +462,9 @@ def _read_body(body: bytes) -> tuple[tuple[bytes, ...], dt.datetime]:
     try:
         _format, certificates = core.parse_ca_issuers(body)
     except CertPolicyError as exc:
-        raise IntermediateFetchError(str(exc)) from None
+        raise IntermediateFetchError(_shown(str(exc))) from None
+    except Exception as exc:  # never a crash of the check, whatever the body
+        raise IntermediateFetchError(f"caIssuers body: unreadable ({type(exc).__name__})") from None
     expiry = dt.datetime.max.replace(tzinfo=dt.UTC)
     for der in certificates:
         info = _info(der)

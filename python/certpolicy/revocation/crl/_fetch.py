@@ -3,7 +3,9 @@
 urllib3's ``Retry`` driving exponential backoff with jitter for every retryable failure —
 connection errors, timeouts, 408/429/5xx answers and bodies cut short. Every download has an
 overall deadline (and, inside a revocation decision, no more than the decision has left);
-past it the download's connection is closed and its thread ends.
+past it the download's connection is closed and its thread ends. A body is never decoded: a
+CRL sent with a Content-Encoding (which is never asked for) is refused, and a Content-Length
+that is no plain number is ignored (the size cap still applies while reading).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from urllib3.exceptions import HTTPError, MaxRetryError
 from urllib3.util import Retry as Urllib3Retry
 from urllib3.util import Timeout
 
+from certpolicy._util import connection_failure, content_encoded, content_length
 from certpolicy.errors import CrlError
 from certpolicy.revocation._config import RevocationConfig
 from certpolicy.revocation._http import (
@@ -80,7 +83,9 @@ def default_pool(config: RevocationConfig) -> urllib3.PoolManager:
 def _reason(error: BaseException) -> str:
     if isinstance(error, MaxRetryError):
         inner = error.reason
-        return f"gave up after retries: {inner}" if inner is not None else "gave up after retries"
+        if inner is None:
+            return "gave up after retries"
+        return f"gave up after retries: {connection_failure(inner) or inner}"
     return str(error) or type(error).__name__
 
 
@@ -150,6 +155,7 @@ class Fetcher:
                     retries=retry,
                     timeout=self._timeout,
                     preload_content=False,
+                    decode_content=False,
                 )
             except (HTTPError, OSError, ValueError) as exc:
                 attempt_ended(failed=True)
@@ -193,9 +199,16 @@ class Fetcher:
             raise CrlFetchError(
                 f"the server answered HTTP {response.status}", status=response.status
             )
+        if content_encoded(response.headers.get("Content-Encoding")):
+            response.close()
+            response.release_conn()
+            attempt_ended(failed=True, status=200)
+            raise CrlFetchError(
+                "the server sent the CRL with a Content-Encoding, which was not asked for",
+                status=200,
+            )
         limit = self._config.max_crl_bytes
-        declared = response.headers.get("Content-Length")
-        total = int(declared) if declared is not None and declared.isdigit() else None
+        total = content_length(response.headers.get("Content-Length"))
         if total is not None and total > limit:
             response.close()
             response.release_conn()
@@ -205,7 +218,7 @@ class Fetcher:
             )
         body = bytearray()
         deadline = time.monotonic() + ATTEMPT_TIMEOUTS * self._config.timeout
-        for chunk in response.stream(CHUNK_BYTES):
+        for chunk in response.stream(CHUNK_BYTES, decode_content=False):
             body += chunk
             body_received(len(chunk))
             if progress is not None:

@@ -2,7 +2,9 @@
 ``application/ocsp-request``, the timeout and retries of :class:`RevocationConfig` (exponential
 backoff with jitter), no redirects, and a response size cap enforced while reading. Every
 exchange has an overall deadline (and, inside a revocation decision, no more than the
-decision has left); past it the exchange's connection is closed and its thread ends.
+decision has left); past it the exchange's connection is closed and its thread ends. A
+response is never decoded: one sent with a Content-Encoding (never asked for) is refused, and
+a Content-Length that is no plain number is ignored (the size cap still applies).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import urllib3
 from urllib3.exceptions import HTTPError, MaxRetryError
 
+from certpolicy._util import connection_failure, content_encoded, content_length
 from certpolicy.revocation._config import RevocationConfig
 from certpolicy.revocation._http import (
     BackoffRetry,
@@ -29,6 +32,15 @@ from certpolicy.revocation._stats import (
 )
 
 __all__ = ["OcspFetchError", "OcspFetcher"]
+
+# At most this much of an HTTP reason phrase (the server's words) goes into a message.
+_REASON_CHARS = 64
+
+
+def _reason_phrase(response: urllib3.BaseHTTPResponse) -> str:
+    """The answer's reason phrase, printable and short, or nothing."""
+    text = "".join(ch for ch in (response.reason or "")[:_REASON_CHARS] if ch.isprintable())
+    return f" {text}" if text.strip() else ""
 
 
 class OcspFetchError(Exception):
@@ -100,12 +112,14 @@ class OcspFetcher:
                     "Accept": "application/ocsp-response",
                 },
                 preload_content=False,
+                decode_content=False,
                 redirect=False,
                 retries=self._retries,
             )
         except MaxRetryError as exc:
             attempt_ended(failed=True)
-            raise OcspFetchError(f"unreachable: {exc.reason}", status=last_status()) from exc
+            why = exc.reason if exc.reason is None else connection_failure(exc.reason) or exc.reason
+            raise OcspFetchError(f"unreachable: {why}", status=last_status()) from exc
         except (HTTPError, OSError, ValueError) as exc:
             attempt_ended(failed=True)
             raise OcspFetchError(f"request failed: {exc}", status=last_status()) from exc
@@ -113,16 +127,18 @@ class OcspFetcher:
         status = response.status
         try:
             if status != 200:
+                raise OcspFetchError(f"HTTP {status}{_reason_phrase(response)}", status=status)
+            if content_encoded(response.headers.get("Content-Encoding")):
                 raise OcspFetchError(
-                    f"HTTP {status} {response.reason or ''}".rstrip(), status=status
+                    "the response has a Content-Encoding, which was not asked for", status=status
                 )
-            declared = response.headers.get("Content-Length", "")
-            if declared.isdigit() and int(declared) > self._max_bytes:
+            declared = content_length(response.headers.get("Content-Length"))
+            if declared is not None and declared > self._max_bytes:
                 raise OcspFetchError(
                     f"the response is {declared} bytes; at most {self._max_bytes} are accepted",
                     status=status,
                 )
-            body = response.read(self._max_bytes + 1)
+            body = response.read(self._max_bytes + 1, decode_content=False)
             body_received(len(body))
             if len(body) > self._max_bytes:
                 raise OcspFetchError(
