@@ -11,7 +11,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives.serialization import BestAvailableEncryption
+from cryptography.hazmat.primitives.serialization import BestAvailableEncryption, NoEncryption
 from cryptography.hazmat.primitives.serialization.pkcs12 import (
     PKCS12Certificate,
     serialize_java_truststore,
@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives.serialization.pkcs12 import (
 
 import certpolicy as cp
 from certpolicy.cli import main
+from test_keystore import strip_mac
 
 from pki import Pki, make_pki
 
@@ -147,9 +148,11 @@ def test_tampered_keystore_changes_nothing(
     assert not (tmp_path / "trust.pem").exists()
 
 
-def test_identity_leaf_is_not_imported(
+def test_identity_imports_nothing_and_says_why(
     capsys: pytest.CaptureFixture[str], config: Path, tmp_path: Path, pki: Pki
 ) -> None:
+    # A key, its certificate and its CA: an identity, nothing marked trusted. The CA is the
+    # key's chain, not an anchor: nothing is written, and the error counts what was skipped.
     identity = tmp_path / "identity.p12"
     identity.write_bytes(
         serialize_key_and_certificates(
@@ -160,16 +163,70 @@ def test_identity_leaf_is_not_imported(
             BestAvailableEncryption(PASSWORD.encode()),
         )
     )
-    code, result = invoke(
+    code, error = invoke(
         capsys, "trust", "import", str(identity), "--storepass", PASSWORD, "--config", str(config)
     )
-    assert code == 0, result
+    assert code == 2, error
+    message = str(error["error"])
+    assert "has no trusted certificate entry; 3 entries skipped:" in message
+    assert "1: certificate not marked trusted in a file with a private key" in message
+    assert "1: private key" in message
+    assert not (tmp_path / "trust.pem").exists()
+
+
+def test_mac_stripped_keystore_with_storepass_changes_nothing(
+    capsys: pytest.CaptureFixture[str],
+    config: Path,
+    tmp_path: Path,
+    pki: Pki,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("CERTPOLICY_STOREPASS", raising=False)
+    certs = [PKCS12Certificate(pki.root.cert, b"root")]
+    stripped = tmp_path / "stripped.p12"
+    stripped.write_bytes(strip_mac(serialize_java_truststore(certs, NoEncryption())))
+    for password in (PASSWORD, "wrong"):
+        code, error = invoke(
+            capsys,
+            "trust",
+            "import",
+            str(stripped),
+            "--storepass",
+            password,
+            "--config",
+            str(config),
+        )
+        assert code == 2, error
+        assert "the file has no MAC" in str(error["error"])
+        assert not (tmp_path / "trust.pem").exists()
+    # Without a password: imported unauthenticated, and the text output says so.
+    assert main(["trust", "import", str(stripped), "--config", str(config)]) == 0
+    out = capsys.readouterr().out
+    assert "warning: integrity not checked (no password given)" in out
     assert stored(config) == {pki.root.der}
-    keystore = result["keystore"]
-    assert isinstance(keystore, dict)
-    reasons = [entry["reason"] for entry in keystore["skipped"]]
-    assert "private key" in reasons
-    assert any("certificate of a private key" in reason for reason in reasons)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["trust", "list", "--storepass", "hunter2"],
+        ["trust", "list", "--storepass=hunter2"],
+        ["trust", "list", "--stor", "hunter2"],
+        ["trust", "--storepass", "hunter2", "import", "x.p12"],  # quoted as an invalid command
+        ["trust", "import", "--sto=hunter2", "x.p12"],  # ambiguous abbreviation
+    ],
+)
+def test_usage_errors_mask_the_storepass(
+    capsys: pytest.CaptureFixture[str], args: list[str]
+) -> None:
+    code = main(["--json", *args])
+    captured = capsys.readouterr()
+    assert code == 2
+    assert "hunter2" not in captured.out
+    assert "hunter2" not in captured.err
+    error = json.loads(captured.out)["error"]
+    assert "***" in error
+    assert "***" in captured.err
 
 
 def test_storepass_with_a_pem_file_is_a_usage_error(

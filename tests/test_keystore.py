@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives.serialization.pkcs12 import (
 )
 
 import certpolicy as cp
+from certpolicy.checks import read_keystore
 from test_tls_server import tls_server
 
 from pki import Cert, Pki, make_pki, make_root
@@ -37,6 +38,27 @@ class Stores:
     folder: Path
     pki: Pki
     identity: Cert  # the key entry's certificate: never an anchor
+
+
+def strip_mac(pfx: bytes) -> bytes:
+    """A PKCS#12 file without its MAC: PFX ::= SEQUENCE { version, authSafe, macData }
+    re-encoded without macData, as anyone who can write the file can do."""
+
+    def element(at: int) -> tuple[int, int]:  # (content start, end) of the TLV at ``at``
+        length, start = pfx[at + 1], at + 2
+        if length & 0x80:
+            count = length & 0x7F
+            length, start = int.from_bytes(pfx[start : start + count], "big"), start + count
+        return start, start + length
+
+    start, end = element(0)
+    _, version_end = element(start)
+    _, auth_safe_end = element(version_end)
+    assert auth_safe_end < end, "no MAC to strip"
+    body = pfx[start:auth_safe_end]
+    size = len(body).to_bytes((len(body).bit_length() + 7) // 8, "big")
+    length = bytes([len(body)]) if len(body) < 0x80 else bytes([0x80 | len(size)]) + size
+    return b"\x30" + length + body
 
 
 def keytool(*args: str) -> None:
@@ -80,6 +102,49 @@ def stores(tmp_path_factory: pytest.TempPathFactory) -> Stores:
                 "-file",
                 str(folder / f"{alias}.pem"),
             )
+    # Key entries alone, their chain CA-issued (the test leaf, intermediate and root): no
+    # trusted-certificate entry at all.
+    chain_source = folder / "chain-src.p12"
+    chain_source.write_bytes(
+        serialize_key_and_certificates(
+            b"agent",
+            pki.leaf.key,
+            pki.leaf.cert,
+            [pki.intermediate.cert, pki.root.cert],
+            BestAvailableEncryption(b"changeit"),
+        )
+    )
+    for kind in ("JKS", "PKCS12"):
+        keytool(
+            "-importkeystore",
+            "-srckeystore",
+            str(chain_source),
+            "-srcstoretype",
+            "PKCS12",
+            "-srcstorepass",
+            PASSWORD,
+            "-destkeystore",
+            str(folder / f"keyonly.{kind.lower()}"),
+            "-deststoretype",
+            kind,
+            "-deststorepass",
+            PASSWORD,
+        )
+    # A password-less PKCS#12 trust store (no MAC, nothing encrypted), as Java 18+ ships its
+    # cacerts.
+    keytool(
+        "-J-Dkeystore.pkcs12.certProtectionAlgorithm=NONE",
+        "-J-Dkeystore.pkcs12.macAlgorithm=NONE",
+        "-importcert",
+        "-storetype",
+        "PKCS12",
+        "-keystore",
+        str(folder / "trust-nomac.pkcs12"),
+        "-alias",
+        "root",
+        "-file",
+        str(folder / "root.pem"),
+    )
     for kind in ("JKS", "PKCS12"):
         store = str(folder / f"identity.{kind.lower()}")
         keytool(
@@ -206,6 +271,41 @@ def test_private_key_entry_is_no_anchor(
     assert "skipped" in caplog.text
 
 
+@pytest.mark.parametrize("kind", ["jks", "pkcs12"])
+def test_key_entry_alone_gives_no_anchor(
+    stores: Stores, kind: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A keystore holding only a private-key entry (leaf, intermediate, root): Java trusts no
+    # entry of it. The PKCS#12 one used to make the key's CA chain anchors.
+    store = cp.TrustStore()
+    with caplog.at_level(logging.INFO, logger="certpolicy"):
+        assert store.add_keystore(stores.folder / f"keyonly.{kind}", PASSWORD) == 0
+    assert len(store) == 0
+    assert "no trusted certificate entry; nothing added" in caplog.text
+    contents = read_keystore(stores.folder / f"keyonly.{kind}", PASSWORD)
+    assert contents.integrity_checked
+    assert contents.anchors == ()
+    if kind == "pkcs12":
+        reasons = [reason for _, reason in contents.skipped]
+        assert reasons.count("private key") == 1
+        assert sum("certificate of a private key" in r for r in reasons) == 1
+        assert sum("not marked trusted in a file with a private key" in r for r in reasons) == 2
+        assert contents.skipped_summary().startswith("2: certificate not marked trusted")
+
+
+def test_keytool_passwordless_pkcs12(stores: Stores, caplog: pytest.LogCaptureFixture) -> None:
+    # No MAC: with a password (any) it cannot be checked, so it is refused; without one it
+    # is read unauthenticated, with a WARNING.
+    path = stores.folder / "trust-nomac.pkcs12"
+    for password in (PASSWORD, "wrong", ""):
+        expect_error(path, password, "integrity")
+    store = cp.TrustStore()
+    with caplog.at_level(logging.WARNING, logger="certpolicy"):
+        assert store.add_keystore(path) == 1
+    assert store.certificates() == [stores.pki.root.der]
+    assert "integrity not checked (no password given)" in caplog.text
+
+
 def test_jceks_secret_key_is_refused_clearly(stores: Stores) -> None:
     store = cp.TrustStore()
     with pytest.raises(cp.MalformedInputError, match="secret-key entry") as info:
@@ -266,7 +366,42 @@ def test_cryptography_java_truststore_unencrypted(
     expect_error(path, PASSWORD, "integrity")
 
 
-def test_cryptography_identity_leaf_is_no_anchor(pki: Pki, tmp_path: Path) -> None:
+def test_mac_stripped_pkcs12_with_a_password_adds_nothing(
+    pki: Pki, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The review's reproduction: the genuine store has a MAC; an attacker who can write the
+    # file replaces it with an unprotected one holding another root, its MAC removed. Any
+    # password, right or wrong, used to import it (with a WARNING).
+    evil = make_root("Evil Root")
+    genuine = tmp_path / "good.p12"
+    genuine.write_bytes(java_truststore(pki, BestAvailableEncryption(PASSWORD.encode())))
+    tampered = tmp_path / "tampered.p12"
+    certs = [PKCS12Certificate(pki.root.cert, b"corp"), PKCS12Certificate(evil.cert, b"evil")]
+    tampered.write_bytes(strip_mac(serialize_java_truststore(certs, NoEncryption())))
+    assert cp.TrustStore().add_keystore(genuine, PASSWORD) == 2
+    for password in (PASSWORD, "WRONG-password", "", PASSWORD.encode()):
+        expect_error(tampered, password, "integrity")
+        with pytest.raises(cp.KeystoreError, match="the file has no MAC"):
+            read_keystore(tampered, password)
+    # Without a password it is read as before: unauthenticated, and said so.
+    store = cp.TrustStore()
+    with caplog.at_level(logging.WARNING, logger="certpolicy"):
+        assert store.add_keystore(tampered) == 2
+    assert evil.der in store.certificates()
+    assert "integrity not checked (no password given)" in caplog.text
+    # The genuine store with its MAC removed: its certificates are encrypted, so without the
+    # password there is nothing to read, and with it there is nothing to check.
+    stripped = tmp_path / "stripped.p12"
+    stripped.write_bytes(strip_mac(genuine.read_bytes()))
+    expect_error(stripped, PASSWORD, "integrity")
+    expect_error(stripped, None, "password_required")
+
+
+def test_cryptography_identity_gives_no_anchor(
+    pki: Pki, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A key, its certificate and the CA certificates beside it, none marked trusted: an
+    # identity. Its CA certificates are the key's chain, not anchors.
     path = tmp_path / "identity.p12"
     path.write_bytes(
         serialize_key_and_certificates(
@@ -278,9 +413,11 @@ def test_cryptography_identity_leaf_is_no_anchor(pki: Pki, tmp_path: Path) -> No
         )
     )
     store = cp.TrustStore()
-    assert store.add_keystore(path, PASSWORD.encode()) == 2  # bytes passwords are UTF-8
-    assert pki.leaf.der not in store.certificates()
-    assert set(store.certificates()) == {pki.root.der, pki.intermediate.der}
+    with caplog.at_level(logging.WARNING, logger="certpolicy"):
+        assert store.add_keystore(path, PASSWORD.encode()) == 0  # bytes passwords are UTF-8
+    assert len(store) == 0
+    assert "4 entries skipped: 2: certificate not marked trusted" in caplog.text
+    expect_error(path, "wrong", "integrity")
 
 
 # --- openssl pkcs12 -export -----------------------------------------------------------------
@@ -299,10 +436,20 @@ def test_openssl_export(pki: Pki, tmp_path: Path, legacy: bool) -> None:
     if legacy:
         command.append("-legacy")  # RC2-40 certificates, 3DES key, SHA-1 MAC
     subprocess.run(command, cwd=tmp_path, check=True, capture_output=True, timeout=60)
-    store = cp.TrustStore()
-    assert store.add_keystore(out, PASSWORD) == 2
-    assert set(store.certificates()) == {pki.root.der, pki.intermediate.der}
+    # An identity: the CA certificates beside the key are not marked trusted, so not anchors.
+    contents = read_keystore(out, PASSWORD)
+    assert contents.integrity_checked
+    assert contents.anchors == ()
+    assert len(contents.skipped) == 4
+    assert cp.TrustStore().add_keystore(out, PASSWORD) == 0
     expect_error(out, "wrong", "integrity")
+    # Its certificates alone (-nokeys) are all anchors.
+    command = [OPENSSL, "pkcs12", "-export", "-nokeys", "-in", "cas.pem"]
+    command += ["-passout", f"pass:{PASSWORD}", "-out", "cas.p12"]
+    subprocess.run(command, cwd=tmp_path, check=True, capture_output=True, timeout=60)
+    store = cp.TrustStore()
+    assert store.add_keystore(tmp_path / "cas.p12", PASSWORD) == 2
+    assert set(store.certificates()) == {pki.root.der, pki.intermediate.der}
 
 
 # --- bad files and arguments ----------------------------------------------------------------

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections import Counter
 from dataclasses import dataclass
 
 from certpolicy._util import core as _core
@@ -21,16 +22,23 @@ class KeystoreContents:
     """What a keystore holds, as far as trust is concerned.
 
     ``kind`` is "jks", "jceks" or "pkcs12"; ``integrity_checked`` is True when a password was
-    given and the file's digest or MAC verified with it (False without a password, or for a
-    PKCS#12 file that has no MAC: the certificates are then unauthenticated); ``anchors``
-    are the trusted certificates as (alias, DER), in file order; ``skipped`` the other
-    entries as (alias, reason)."""
+    given, which the file's digest or MAC then verified (a file that cannot be checked, a
+    PKCS#12 file without a MAC, is refused); False without a password: the certificates are
+    then unauthenticated. ``anchors`` are the trusted certificates as (alias, DER), in file
+    order; ``skipped`` the other entries as (alias, reason)."""
 
     path: str
     kind: str
     integrity_checked: bool
     anchors: tuple[tuple[str | None, bytes], ...]
     skipped: tuple[tuple[str | None, str], ...]
+
+    def skipped_summary(self) -> str:
+        """The skipped entries counted by reason, most frequent first, e.g. "2: certificate
+        not marked trusted in a file with a private key (...); 1: private key"; "" when none
+        was skipped."""
+        counts = Counter(reason for _, reason in self.skipped)
+        return "; ".join(f"{count}: {reason}" for reason, count in counts.most_common())
 
 
 def keystore_error(where: str, reason: str, message: str) -> KeystoreError:
@@ -60,8 +68,9 @@ def read_keystore(
     path: str | os.PathLike[str], password: str | bytes | None = None
 ) -> KeystoreContents:
     """Reads a keystore (see :meth:`certpolicy.TrustStore.add_keystore`). Logs the skipped
-    entries at INFO and an unchecked integrity at WARNING; raises MalformedInputError with a
-    ``keystore_error`` reason."""
+    entries at INFO and an unchecked integrity (no password) at WARNING; raises
+    MalformedInputError with a ``keystore_error`` reason, "integrity" when a password is given
+    and the file cannot be checked with it."""
     where = os.fspath(path)
     if isinstance(password, bytes):
         try:
@@ -76,13 +85,18 @@ def read_keystore(
     except MalformedInputError as exc:
         reason = getattr(exc, "keystore_error", "malformed")
         raise keystore_error(where, reason, str(exc)) from None
+    if password is not None and not checked:
+        # The core refuses this itself; a password must never yield unauthenticated anchors.
+        raise keystore_error(
+            where, "integrity", "its integrity cannot be checked with the password"
+        )
     for alias, reason in skipped:
         logger.info("keystore %s: entry %r skipped: %s", where, alias, reason)
     if not checked:
         logger.warning(
-            "keystore %s: integrity not checked (%s): its certificates are trusted as read",
+            "keystore %s: integrity not checked (no password given): its certificates are "
+            "trusted as read",
             where,
-            "no password given" if password is None else "the file has no MAC",
             extra={"keystore": where, "keystore_kind": kind},
         )
     return KeystoreContents(where, kind, checked, tuple(anchors), tuple(skipped))

@@ -116,15 +116,18 @@ class TrustStore:
 
         PKCS#12 trust stores written by keytool or ``cryptography``'s
         ``serialize_java_truststore`` import as they are: the certificates marked trusted.
-        In other PKCS#12 files every certificate is an anchor except a private key's own.
-        Private-key entries are never anchors, nor are their certificate chains in a Java
-        keystore. With ``password`` (str; bytes are read as UTF-8) the file's integrity is
-        checked first: the JKS keyed digest or the PKCS#12 MAC; without one nothing is
-        authenticated (a WARNING says so), as keytool allows, and encrypted PKCS#12
-        certificates cannot be read. All or nothing: a wrong password, a tampered, truncated
-        or unreadable file raises :class:`MalformedInputError` (its ``keystore_error``
-        attribute: "integrity", "password_required", "malformed", "unsupported",
-        "too_costly", or "unreadable") and adds none.
+        Private-key entries are never anchors, nor their certificate chains: in a PKCS#12
+        file that holds a private key (an identity, whoever wrote it) only certificates
+        marked trusted are anchors; in a PKCS#12 file of certificates only, none marked, all
+        are. With ``password`` (str; bytes are read as UTF-8) the file's integrity is checked
+        first: the JKS keyed digest or the PKCS#12 MAC, and a PKCS#12 file without a MAC is
+        refused ("integrity"), since its integrity cannot be checked. Without one nothing is
+        authenticated (a WARNING says so), as keytool allows: that is how a password-less
+        PKCS#12 file (Java 18+'s cacerts) is read, and encrypted PKCS#12 certificates cannot
+        be. All or nothing: a wrong password, a tampered, truncated or unreadable file raises
+        :class:`MalformedInputError` (its ``keystore_error`` attribute: "integrity",
+        "password_required", "malformed", "unsupported", "too_costly", or "unreadable") and
+        adds none.
         """
         contents = read_keystore(path, password)
         where, kind, anchors = contents.path, contents.kind, contents.anchors
@@ -136,7 +139,12 @@ class TrustStore:
                 raise keystore_error(where, "malformed", f"entry {alias!r}: {exc}") from None
         if not anchors:
             logger.warning(
-                "keystore %s (%s): no trusted certificate entry; nothing added", where, kind
+                "keystore %s (%s): no trusted certificate entry; nothing added (%d entries "
+                "skipped: %s)",
+                where,
+                kind,
+                len(contents.skipped),
+                contents.skipped_summary() or "none",
             )
             return 0
         pem = "".join(ssl.DER_cert_to_PEM_cert(der) for der in staged.certificates())

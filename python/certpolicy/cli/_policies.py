@@ -137,11 +137,18 @@ def _cmd_trust_import(args: argparse.Namespace) -> int:
         raise UsageError(f"trust import needs --config (or {CONFIG_ENV}) naming the agent's config")
     target = Path(os.path.realpath(trust_store_file(config)))
     keystore: dict[str, Any] | None = None
+    skipped_summary = ""
     if _is_keystore(args.file):
         contents = read_keystore(args.file, _storepass(args))
+        skipped_summary = contents.skipped_summary()
         if not contents.anchors:
             raise MalformedInputError(
-                f"keystore {args.file!r} ({contents.kind}) has no trusted certificate entry"
+                f"keystore {args.file!r} ({contents.kind}) has no trusted certificate entry; "
+                + (
+                    f"{len(contents.skipped)} entries skipped: {skipped_summary}"
+                    if contents.skipped
+                    else "it is empty"
+                )
             )
         new_certs = [der for _, der in contents.anchors]
         keystore = {
@@ -185,10 +192,12 @@ def _cmd_trust_import(args: argparse.Namespace) -> int:
                 f"keystore {args.file} ({keystore['kind']}): {keystore['trusted_entries']} "
                 f"trusted certificate(s), {len(keystore['skipped'])} other entries skipped"
             )
+            if skipped_summary:
+                lines.append(f"skipped: {skipped_summary}")
             if not keystore["integrity_checked"]:
                 lines.append(
-                    "warning: integrity not checked (no password, or the file has no MAC): "
-                    "the certificates are trusted as read"
+                    "warning: integrity not checked (no password given): the certificates "
+                    "are trusted as read"
                 )
         lines += [f"added {e['subject']} (sha256 {e['sha256'][:16]}...)" for e in added]
         lines += [f"already trusted: {e['subject']}" for e in present]
