@@ -16,6 +16,7 @@ import importlib.metadata
 import json
 import logging
 import os
+import re
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any, Final, NoReturn
@@ -455,15 +456,48 @@ def _print_version(as_json: bool) -> int:
     return EXIT_OK
 
 
-def _usage_failure(error: _ArgumentError, as_json: bool) -> int:
+# The option whose value is a secret: argparse accepts any unambiguous abbreviation of it
+# (--st...), as the next argument or after "=".
+_SECRET_OPTION: Final = "--storepass"
+
+
+def _secrets_in(argv: Sequence[str]) -> set[str]:
+    """The values given to --storepass (or an abbreviation of it) in ``argv``; wherever it
+    stands, even where no command takes it (a usage error then quotes it)."""
+    secrets: set[str] = set()
+    for index, token in enumerate(argv):
+        name, equals, value = token.partition("=")
+        if len(name) < len("--st") or not _SECRET_OPTION.startswith(name):
+            continue
+        if equals:
+            secrets.add(value)
+        elif index + 1 < len(argv):
+            secrets.add(argv[index + 1])
+    secrets.discard("")
+    return secrets
+
+
+def _masked(message: str, argv: Sequence[str]) -> str:
+    """``message`` with every --storepass value of ``argv`` replaced by ***, where it stands
+    as a whole argument (argparse joins arguments with spaces, quotes choices, and keeps
+    "--opt=value" whole)."""
+    for secret in sorted(_secrets_in(argv), key=len, reverse=True):
+        whole = "(?<![^\\s'\"=])" + re.escape(secret) + "(?![^\\s'\",])"
+        message = re.sub(whole, "***", message)
+    return message
+
+
+def _usage_failure(error: _ArgumentError, as_json: bool, argv: Sequence[str]) -> int:
     """An argparse usage error: usage and message on stderr as argparse prints them, and
-    with --json the error object on stdout; exit code 2."""
+    with --json the error object on stdout; exit code 2. A --storepass value the message
+    quotes is masked."""
+    message = _masked(error.message, argv)
     error.parser.print_usage(sys.stderr)
-    print(f"{error.parser.prog}: error: {error.message}", file=sys.stderr)
+    print(f"{error.parser.prog}: error: {message}", file=sys.stderr)
     if as_json:
         data = {
             "ok": False,
-            "error": f"usage error: {error.message}",
+            "error": f"usage error: {message}",
             "exit_code": EXIT_USAGE,
             "usage": error.parser.format_usage().strip(),
         }
@@ -482,7 +516,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command is None:
             parser.error("a command is required (see certpolicy --help)")
     except _ArgumentError as exc:
-        return _usage_failure(exc, _json_requested(arguments))
+        return _usage_failure(exc, _json_requested(arguments), arguments)
     _configure_logging(_verbosity(args))
     try:
         code: int = args.func(args)
