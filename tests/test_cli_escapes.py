@@ -298,3 +298,12 @@ def test_ocsp_error_quotes_the_url_from_the_certificate(
     assert out == ""
     assert_safe(err)
     assert f"OCSP responder http://127.0.0.1:{port}/x\\x1b[2J\\x07\\x7fy: " in err
+
+
+def test_usage_error_quoting_an_argument(capsys: pytest.CaptureFixture[str]) -> None:
+    # argparse quotes unrecognized arguments as they are (a list pasted from a file).
+    code, out, err = run(capsys, "policy", "list", "bank\x1b[2J\u202e.example")
+    assert code == 2
+    assert out == ""
+    assert_safe(err)
+    assert "unrecognized arguments: bank\\x1b[2J\\u202e.example" in err

@@ -493,7 +493,7 @@ def _usage_failure(error: _ArgumentError, as_json: bool, argv: Sequence[str]) ->
     quotes is masked."""
     message = _masked(error.message, argv)
     error.parser.print_usage(sys.stderr)
-    print(f"{error.parser.prog}: error: {message}", file=sys.stderr)
+    print(f"{error.parser.prog}: error: {_printable(message)}", file=sys.stderr)
     if as_json:
         data = {
             "ok": False,
