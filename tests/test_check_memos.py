@@ -230,3 +230,16 @@ def test_selections_follow_the_policies_in_force(monkeypatch, caplog) -> None:
         assert "every check applies" in odd.reason
         assert odd.codes[0] == "hostname.mismatch"
     assert ("127.1", None, 443, False) not in engine._selections[1]
+
+
+def test_bytes_like_arguments_behave_as_without_the_memos(intermediate, site, tmp_path) -> None:
+    leaf = leaf_of(intermediate, site)
+    with pytest.raises(TypeError):
+        cert_info(bytearray(leaf.der))
+    with pytest.raises(TypeError):
+        cert_summary(bytearray(leaf.der))
+    checker = OcspChecker(config(tmp_path))
+    request, key = checker._plain_request(leaf.der, bytearray(intermediate.der))
+    assert request == ocsp_request(leaf.der, intermediate.der)
+    assert key == hashlib.sha256(request).hexdigest()
+    assert not checker._requests

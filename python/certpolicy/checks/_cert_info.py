@@ -75,7 +75,8 @@ def cert_summary(cert: bytes) -> CertSummary:
     gives them, from a small bounded cache of certificates seen before. Raises like
     :func:`cert_info` (failures are not cached)."""
     global _summary_bytes
-    summary = _summaries.get(cert)
+    plain = type(cert) is bytes  # anything else goes to the core as it is (and its errors)
+    summary = _summaries.get(cert) if plain else None
     if summary is not None:
         return summary
     raw = _core.cert_info(cert)
@@ -86,8 +87,8 @@ def cert_summary(cert: bytes) -> CertSummary:
         tuple(raw["crl_urls"]),
         tuple(raw["ocsp_urls"]),
     )
-    if len(cert) <= MAX_SUMMARY_DER:
-        key = bytes(cert)
+    if plain and len(cert) <= MAX_SUMMARY_DER:
+        key = cert
         with _summary_lock:
             if len(_summaries) >= MAX_SUMMARIES or _summary_bytes + len(key) > MAX_SUMMARY_BYTES:
                 _summaries.clear()

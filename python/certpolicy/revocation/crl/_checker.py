@@ -294,13 +294,14 @@ class CrlChecker:
         within a bound, and the next check of the certificate against that CRL skips the
         scope check's parsing and the lookup. Nothing is remembered of a certificate out of
         scope."""
+        plain = type(cert) is bytes  # hashable as it is
         key = (loaded.sha256, loaded.url, cert)
-        answer = self._answers.get(key)
+        answer = self._answers.get(key) if plain else None
         if answer is not None:
             return answer
         loaded.crl.check_scope(cert)
         answer = self._answer(loaded, serial)
-        if len(cert) <= MAX_ANSWER_MEMO_DER:
+        if plain and len(cert) <= MAX_ANSWER_MEMO_DER:
             with self._lock:
                 full = len(self._answers) >= MAX_ANSWER_MEMO
                 if full or self._answer_bytes + len(cert) > MAX_ANSWER_MEMO_BYTES:

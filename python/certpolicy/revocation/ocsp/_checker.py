@@ -118,14 +118,15 @@ class OcspChecker:
     def _plain_request(self, cert: bytes, issuer: bytes) -> tuple[bytes, str]:
         """The request without nonce for (cert, issuer) and its SHA-256 (hex), the cache key
         of the CertID; remembered for certificates checked before (bounded)."""
+        plain = type(cert) is bytes and type(issuer) is bytes  # hashable as they are
         memo_key = (cert, issuer)
-        known = self._requests.get(memo_key)
+        known = self._requests.get(memo_key) if plain else None
         if known is not None:
             return known
         plain_request = ocsp_request(cert, issuer)
         # The request without nonce is deterministic: its hash identifies the CertID.
         known = (plain_request, hashlib.sha256(plain_request).hexdigest())
-        if len(cert) + len(issuer) <= MAX_REQUEST_MEMO_DER:
+        if plain and len(cert) + len(issuer) <= MAX_REQUEST_MEMO_DER:
             if len(self._requests) >= MAX_REQUEST_MEMO:
                 self._requests.clear()
             self._requests[memo_key] = known
