@@ -278,6 +278,25 @@ def test_a_loopback_caissuers_url_is_not_fetched(site: Site) -> None:
     assert site.requests() == 1
 
 
+def test_an_engine_refuses_loopback_caissuers_urls(site: Site, tmp_path: Path) -> None:
+    """ssrf.py of the review, through engine.check: by default an engine fetches nothing
+    from its own machine; ``allow_loopback_intermediates=True`` is for tests only."""
+    chain = make_chain(site, "/internal-admin/delete?id=1")
+    assert site.server is not None
+    settings = cp.RevocationConfig(cache_dir=tmp_path / "cache")
+    report = cp.Engine(trust=chain.store, revocation=settings).check([chain.leaf.der], HOST)
+    assert report.result("chain").code == "chain.untrusted"
+    assert "not fetched: 127.0.0.1 is a loopback address" in report.result("chain").detail
+    assert site.server.connections == []
+    allowed = cp.Engine(trust=chain.store, revocation=settings, allow_loopback_intermediates=True)
+    assert allowed.check([chain.leaf.der], HOST).result("chain").status == "passed"
+    assert site.requests() == 1
+    with pytest.raises(cp.ConfigError, match="allow_loopback_intermediates"):
+        cp.Engine(allow_loopback_intermediates="yes")  # type: ignore[arg-type]
+    assert isinstance(chase(IntermediateFetcher(None), chain), cp.ChainError)  # the default
+    assert site.requests() == 1
+
+
 @pytest.mark.parametrize(
     "host", ["localhost", "2130706433", "0x7f.0.0.1", "127.1", "[::ffff:127.0.0.1]"]
 )

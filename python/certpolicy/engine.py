@@ -32,7 +32,11 @@ from certpolicy.errors import (
     PolicyError,
     RevocationUnavailableError,
 )
-from certpolicy.intermediates import Completion, IntermediateFetcher
+from certpolicy.intermediates import (
+    Completion,
+    IntermediateFetcher,
+    intermediate_cache_directory,
+)
 from certpolicy.policy import (
     BUILTIN_INTERNET,
     DEFAULTS_MODES,
@@ -87,6 +91,10 @@ class Engine:
     policy's own ``fetch_intermediates`` overrides it. Fetches use the revocation settings'
     ``timeout`` (each fetch) and ``deadline`` (the whole chase), and cache what they get in
     memory and under ``cache_dir/intermediates``. See docs/trust.md.
+
+    ``allow_loopback_intermediates`` (default False; for tests and development only):
+    caIssuers URLs may lead to loopback addresses. Link-local, unspecified, multicast and
+    reserved addresses stay refused whatever it says.
     """
 
     def __init__(
@@ -98,6 +106,7 @@ class Engine:
         config: AgentConfig | None = None,
         origins: Mapping[str, str] | None = None,
         fetch_intermediates: bool = True,
+        allow_loopback_intermediates: bool = False,
     ) -> None:
         self._policies = policies if policies is not None else PolicySet.defaults()
         # Where each policy came from, by name (config.xml, the instance table, defaults...).
@@ -121,11 +130,14 @@ class Engine:
             raise ConfigError("revocation must be a certpolicy.RevocationConfig")
         if not isinstance(fetch_intermediates, bool):
             raise ConfigError("fetch_intermediates must be True or False")
+        if not isinstance(allow_loopback_intermediates, bool):
+            raise ConfigError("allow_loopback_intermediates must be True or False")
         self._fetch_intermediates = fetch_intermediates
         self._intermediates = IntermediateFetcher(
-            self._revocation.cache_dir / "intermediates",
+            intermediate_cache_directory(self._revocation.cache_dir),
             timeout=self._revocation.timeout,
             deadline=self._revocation.deadline,
+            allow_loopback=allow_loopback_intermediates,
         )
         self._anchor_subjects: dict[bytes, str] = {}
         # The policies the remembered selections were made by, and the selections.

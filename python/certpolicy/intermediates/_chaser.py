@@ -199,9 +199,9 @@ class IntermediateFetcher:
     ``deadline``: the most one chase takes (every URL, every certificate).
     ``max_body_bytes`` caps what one URL may serve (at most the core's
     ``MAX_AIA_BODY_BYTES``); ``max_fetched`` is how many fetched certificates one chain may
-    gain. ``allow_loopback``: caIssuers URLs may lead to loopback addresses (127.0.0.0/8,
-    ::1), for tests and development only; link-local, unspecified, multicast and reserved
-    addresses stay refused whatever it says (see ``_fetch``). Thread-safe.
+    gain. ``allow_loopback`` (default False): caIssuers URLs may lead to loopback addresses
+    (127.0.0.0/8, ::1), for tests and development only; link-local, unspecified, multicast
+    and reserved addresses stay refused whatever it says (see ``_fetch``). Thread-safe.
     """
 
     def __init__(
@@ -215,7 +215,7 @@ class IntermediateFetcher:
         memory_entries: int = DEFAULT_MEMORY_ENTRIES,
         memory_bytes: int = DEFAULT_MEMORY_BYTES,
         disk_bytes: int = DEFAULT_DISK_BYTES,
-        allow_loopback: bool = True,
+        allow_loopback: bool = False,
     ) -> None:
         if not isinstance(allow_loopback, bool):
             raise ConfigError("allow_loopback must be True or False")
