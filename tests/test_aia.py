@@ -553,6 +553,27 @@ def test_other_chain_failures_fetch_nothing(site: Site, tmp_path: Path) -> None:
     assert site.requests() == 0
 
 
+def test_a_wrong_name_under_an_enforcing_policy_fetches_nothing(site: Site, tmp_path: Path) -> None:
+    """The hostname is checked first: a connection refused anyway for its name makes no
+    request to a URL its unverified certificate names. Under an audit-mode policy the
+    connection would go on, so the chain is completed to report on it."""
+    chain = make_chain(site)
+    refused = engine_for(chain, tmp_path).check([chain.leaf.der], "elsewhere.example")
+    assert refused.codes == ("chain.untrusted", "hostname.mismatch")
+    assert site.requests() == 0
+    audit = cp.Policy("Web", "internet", check_revocation=False, mode="audit")
+    engine = cp.Engine(
+        cp.PolicySet([audit]),
+        chain.store,
+        cp.RevocationConfig(cache_dir=tmp_path / "audit-cache"),
+        allow_loopback_intermediates=True,
+    )
+    watched = engine.check([chain.leaf.der], "elsewhere.example")
+    assert watched.codes == ("hostname.mismatch",)  # the chain was completed
+    assert not watched.enforced
+    assert site.requests() == 1
+
+
 def test_offline_checks_fetch_nothing(site: Site, tmp_path: Path) -> None:
     chain = make_chain(site)
     assert_missing_issuer(engine_for(chain, tmp_path).check([chain.leaf.der], HOST, offline=True))

@@ -422,6 +422,25 @@ class Engine:
         verified: list[bytes] | None = None
         completion: Completion | None = None
 
+        # The hostname first (reported second): when it fails and the failure will be
+        # enforced, no missing intermediate is fetched for a connection refused anyway (a
+        # caIssuers URL is named by a certificate nothing has vouched for yet).
+        hostname_result: CheckResult
+        if not policy.check_hostname:
+            hostname_result = _skipped("hostname", policy)
+        elif not presented:
+            missing = HostnameMismatchError("no certificate to check", host)
+            hostname_result = _failed("hostname", missing, "hostname.mismatch")
+        else:
+            try:
+                verify_hostname(presented[0], host, allow_common_name=policy.allow_common_name)
+                hostname_result = _result("hostname", "passed", f"valid for {host}")
+            except HostnameMismatchError as exc:
+                hostname_result = _failed("hostname", exc, "hostname.mismatch")
+        rejected_anyway = hostname_result.status == "failed" and (
+            policy.mode == "enforce" or not allow_audit
+        )
+
         if not policy.check_chain:
             results.append(_skipped("chain", policy))
         elif not presented:
@@ -431,7 +450,9 @@ class Engine:
             try:
                 verified = verify_chain(presented, self._trust, at=at)
             except ChainError as exc:
-                outcome = self._complete_chain(presented, exc, policy, at, offline)
+                outcome = self._complete_chain(
+                    presented, exc, policy, at, offline or rejected_anyway
+                )
                 if isinstance(outcome, ChainError):
                     results.append(_failed("chain", outcome, outcome.code))
                 else:
@@ -446,17 +467,7 @@ class Engine:
                     detail += f" ({completion.describe()})"
                 results.append(_result("chain", "passed", detail))
 
-        if not policy.check_hostname:
-            results.append(_skipped("hostname", policy))
-        elif not presented:
-            missing = HostnameMismatchError("no certificate to check", host)
-            results.append(_failed("hostname", missing, "hostname.mismatch"))
-        else:
-            try:
-                verify_hostname(presented[0], host, allow_common_name=policy.allow_common_name)
-                results.append(_result("hostname", "passed", f"valid for {host}"))
-            except HostnameMismatchError as exc:
-                results.append(_failed("hostname", exc, "hostname.mismatch"))
+        results.append(hostname_result)
 
         revocation: PathAnswer | None = None
         if not policy.check_revocation:
@@ -588,7 +599,8 @@ class Engine:
         offline: bool,
     ) -> Completion | ChainError:
         """A chain that failed for want of an issuer, completed from caIssuers URLs when the
-        policy (or the engine) fetches intermediates; else the error to report."""
+        policy (or the engine) fetches intermediates; else the error to report.
+        ``offline``: nothing is fetched (also when the connection is refused anyway)."""
         fetch = policy.fetch_intermediates
         if offline or not (self._fetch_intermediates if fetch is None else fetch):
             return error
