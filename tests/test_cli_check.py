@@ -206,6 +206,20 @@ def test_resolve_to_an_ipv6_address(
     assert report["policy"] == "Svc"
 
 
+def test_a_plain_ipv6_literal_target(capsys: pytest.CaptureFixture[str]) -> None:
+    # "[::1]:PORT" is connected to as the address ::1 (a closed port: nothing to judge).
+    try:
+        with socket.create_server(("::1", 0), family=socket.AF_INET6) as probe:
+            port = probe.getsockname()[1]
+    except OSError as exc:
+        pytest.skip(f"no IPv6 loopback here: {exc}")
+    code, data = check(capsys, f"[::1]:{port}")
+    assert code == 3, data
+    entry = endpoint(data)
+    assert (entry["host"], entry["port"], entry["status"]) == ("::1", port, "unreachable")
+    assert "connection refused" in str(entry["error"])
+
+
 @pytest.mark.parametrize(
     ("resolve", "message"),
     [

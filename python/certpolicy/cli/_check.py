@@ -88,11 +88,6 @@ class _Target:
     address: str | None  # --resolve: connect here instead of resolving ``host``
     server_name: str  # SNI and the hostname check: --servername, else ``host``
 
-    @property
-    def plain(self) -> bool:
-        """Neither --resolve nor --servername applies: the library's check_endpoint."""
-        return self.address is None and self.server_name == self.host
-
 
 def _resolve_entry(text: str) -> tuple[str, int, str]:
     """``HOST:PORT:ADDR`` (curl's ``--resolve``; ADDR an IP address, IPv6 in brackets or
@@ -196,19 +191,14 @@ def _check_one(engine: Engine, target: _Target, args: argparse.Namespace) -> dic
         "server_name": target.server_name,
     }
     try:
-        if target.plain:
-            report = engine.check_endpoint(
-                target.text, timeout=args.timeout, trust_peer_ip=args.trust_peer_ip
-            )
-        else:
-            report = engine.check_endpoint(
-                target.host,
-                target.port,
-                timeout=args.timeout,
-                trust_peer_ip=args.trust_peer_ip,
-                connect_to=target.address,
-                server_name=target.server_name,
-            )
+        report = engine.check_endpoint(
+            target.host,
+            target.port,
+            timeout=args.timeout,
+            trust_peer_ip=args.trust_peer_ip,
+            connect_to=target.address,
+            server_name=target.server_name,
+        )
     except CertificateCheckError as exc:  # an ssl error too: before OSError
         return {**entry, "status": "rejected", "ok": False, "error": str(exc)}
     except OSError as exc:
