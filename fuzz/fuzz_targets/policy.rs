@@ -54,6 +54,7 @@ fn read(text: &str) -> (Vec<PolicySpec>, Vec<Query>) {
                     ip_ranges: Vec::new(),
                     active,
                     order,
+                    checks: certpolicy_core::policy::PolicyChecks::ALL,
                 });
             }
             "host" => {

@@ -8,7 +8,13 @@ from certpolicy.errors import CertPolicyError
 
 __all__ = [
     "MAX_CERT_BYTES",
+    "MAX_COUNTED_POLICIES",
     "MAX_PRESENTED_CERTS",
+    "OTHER_POLICIES",
+    "ChangeCounter",
+    "CheckCounters",
+    "Decider",
+    "Decision",
     "PolicyMatcher",
     "TrustStore",
     "__version__",
@@ -27,20 +33,90 @@ __version__: str
 
 MAX_CERT_BYTES: Final[int]
 MAX_PRESENTED_CERTS: Final[int]
+MAX_COUNTED_POLICIES: Final[int]
+OTHER_POLICIES: Final[str]
 
 @final
 class PolicyMatcher:
     def __new__(
         cls,
-        specs: Sequence[tuple[str, str, list[str], list[str], bool, int]],
+        specs: Sequence[
+            tuple[str, str, list[str], list[str], bool, int, tuple[bool, bool, bool, bool, bool]]
+        ],
         policies: Sequence[Any],
         fallback: Any,
     ) -> PolicyMatcher: ...
     def select(
         self, host: str, ip: object | None = None, port: int | None = None
     ) -> tuple[Any, int, str | None]: ...
+    def select_connection(
+        self,
+        host: str,
+        ip: object | None = None,
+        port: int | None = None,
+        trust_peer_ip: bool = False,
+    ) -> tuple[Any, int, str | None, tuple[Any, int, str | None] | None]: ...
     def interval_counts(self) -> tuple[int, int]: ...
     def __len__(self) -> int: ...
+
+@final
+class ChangeCounter:
+    def __new__(cls) -> ChangeCounter: ...
+    def bump(self) -> None: ...
+    @property
+    def value(self) -> int: ...
+
+@final
+class CheckCounters:
+    def __new__(cls) -> CheckCounters: ...
+    def record(self, policy: str, verdict: str, codes: list[str]) -> None: ...
+    def snapshot(
+        self,
+    ) -> tuple[
+        tuple[int, int, int, int],
+        list[tuple[str, tuple[int, int, int, int]]],
+        list[tuple[str, int]],
+    ]: ...
+
+@final
+class Decision:
+    @property
+    def policy(self) -> Any: ...
+    @property
+    def reason(self) -> tuple[int, str | None]: ...
+    @property
+    def chain(self) -> tuple[bytes, ...]: ...
+    @property
+    def verified_path(self) -> tuple[bytes, ...] | None: ...
+    @property
+    def revocation_state(self) -> str: ...
+    @property
+    def revocation(self) -> Any: ...
+
+@final
+class Decider:
+    def __new__(
+        cls,
+        store: TrustStore,
+        counters: CheckCounters,
+        changes: Sequence[ChangeCounter] | None = None,
+    ) -> Decider: ...
+    def decide(
+        self,
+        matcher: PolicyMatcher,
+        chain: object,
+        host: object,
+        ip: object | None,
+        port: object | None,
+        trust_peer_ip: bool,
+    ) -> Decision | None: ...
+    @property
+    def revocation_generation(self) -> int | None: ...
+    def remember_revocation(
+        self, chain: Sequence[bytes], answer: Any, until: float, generation: int
+    ) -> bool: ...
+    def forget_revocation(self) -> None: ...
+    def remembered(self) -> tuple[int, int]: ...
 
 @final
 class TrustStore:

@@ -1,9 +1,12 @@
-"""Counters of an engine's decisions since it started (``Engine.stats()``)."""
+"""Counters of an engine's decisions since it started (``Engine.stats()``), kept in Rust
+(``_core.CheckCounters``): the engine's decision in Rust counts the checks it decides itself,
+this records the ones the full path decides."""
 
 from __future__ import annotations
 
-import threading
 from typing import TYPE_CHECKING, Any, Final
+
+from certpolicy._util import core
 
 if TYPE_CHECKING:
     from certpolicy.report import Report
@@ -11,13 +14,14 @@ if TYPE_CHECKING:
 __all__ = ["MAX_COUNTED_POLICIES", "OTHER_POLICIES", "CheckCounters"]
 
 # Policy names come from files and the instance table; a sync can bring new ones forever.
-# Past this many distinct names, further ones are counted together.
-MAX_COUNTED_POLICIES: Final = 1024
-OTHER_POLICIES: Final = "(other policies)"
+# Past this many distinct names, further ones are counted together (the bound is Rust's).
+MAX_COUNTED_POLICIES: Final[int] = core.MAX_COUNTED_POLICIES
+OTHER_POLICIES: Final[str] = core.OTHER_POLICIES
 
 
-def _zero() -> dict[str, int]:
-    return {"checks": 0, "passed": 0, "rejected": 0, "audited": 0}
+def _counts(values: tuple[int, int, int, int]) -> dict[str, int]:
+    checks, passed, rejected, audited = values
+    return {"checks": checks, "passed": passed, "rejected": rejected, "audited": audited}
 
 
 class CheckCounters:
@@ -30,10 +34,8 @@ class CheckCounters:
     Skips by policy, offline or for a trust anchor are not findings and are not counted."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._totals = _zero()
-        self._policies: dict[str, dict[str, int]] = {}
-        self._codes: dict[str, int] = {}
+        # Shared with the engine's Decider, which counts what it decides.
+        self.native = core.CheckCounters()
 
     def record(self, report: Report) -> None:
         failed = False
@@ -47,28 +49,14 @@ class CheckCounters:
             elif code == "revocation.unavailable":
                 codes.append(code)
         verdict = "rejected" if report.enforced else "audited"
-        verdict = verdict if failed else "passed"
-        name = report.policy.name
-        with self._lock:
-            per_policy = self._policies.get(name)
-            if per_policy is None:
-                if len(self._policies) >= MAX_COUNTED_POLICIES:
-                    name = OTHER_POLICIES
-                per_policy = self._policies.setdefault(name, _zero())
-            totals = self._totals
-            totals["checks"] += 1
-            totals[verdict] += 1
-            per_policy["checks"] += 1
-            per_policy[verdict] += 1
-            for code in codes:
-                self._codes[code] = self._codes.get(code, 0) + 1
+        self.native.record(report.policy.name, verdict if failed else "passed", codes)
 
     def snapshot(self) -> dict[str, Any]:
         """A copy: ``checks``, ``passed``, ``rejected``, ``audited``, ``policies`` (the same
         four per policy name) and ``codes`` (count per reason code)."""
-        with self._lock:
-            return {
-                **self._totals,
-                "policies": {name: dict(counts) for name, counts in self._policies.items()},
-                "codes": dict(self._codes),
-            }
+        totals, policies, codes = self.native.snapshot()
+        return {
+            **_counts(totals),
+            "policies": {name: _counts(counts) for name, counts in policies},
+            "codes": dict(codes),
+        }

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from certpolicy._stats import CheckCounters
+from certpolicy._util import core
 from certpolicy.checks import (
     TrustStore,
     cert_info,
@@ -51,6 +52,7 @@ from certpolicy.policy import (
     defaults_origin,
     load_saved_policies,
     saved_policies_path,
+    selection_reason,
     sync_failed,
     sync_policies,
 )
@@ -146,6 +148,12 @@ class Engine:
         self._revocation_checker = RevocationChecker(
             self._revocation, default_methods(self._revocation)
         )
+        # The decision in one call into Rust for connections whose every check passes from
+        # what is known (see check()); it counts them into the same counters.
+        self._decider = core.Decider(
+            self._trust._core, self._stats.native, self._revocation_checker.change_counters()
+        )
+        self._build_passed = self._passed_report
 
     def close(self) -> None:
         """Stops background work (CRL refresh threads, periodic instance sync). The engine
@@ -364,7 +372,17 @@ class Engine:
         :meth:`PolicySet.select_connection`). ``port=None`` means the port is unknown:
         port-specific host patterns do not match and the report's port is 0.
         ``offline=True`` fetches nothing: a revocation check the policy enables is reported
-        as skipped, saying so."""
+        as skipped, saying so.
+
+        A connection whose every enabled check passes from what is already known (the chain
+        verified before, the revocation answer of its path still current) is decided in one
+        call into Rust, and its report is built when first read."""
+        if at is None and not offline and not logger.isEnabledFor(logging.DEBUG):
+            decision = self._decider.decide(
+                self._policies._matcher, chain, host, ip, port, trust_peer_ip
+            )
+            if decision is not None:
+                return Report._passed(self._build_passed, decision, host, ip, port)
         return self._decide(
             chain, host, ip=ip, port=port, at=at, offline=offline, trust_peer_ip=trust_peer_ip
         )
@@ -434,7 +452,7 @@ class Engine:
         else:
             try:
                 verify_hostname(presented[0], host, allow_common_name=policy.allow_common_name)
-                hostname_result = _result("hostname", "passed", f"valid for {host}")
+                hostname_result = _hostname_passed(host)
             except HostnameMismatchError as exc:
                 hostname_result = _failed("hostname", exc, "hostname.mismatch")
         rejected_anyway = hostname_result.status == "failed" and (
@@ -458,14 +476,7 @@ class Engine:
                 else:
                     completion, verified = outcome, list(outcome.path)
             if verified is not None:
-                anchor = self._anchor_subject(verified[-1])
-                if len(verified) == 1:
-                    detail = f"the server certificate is itself a trust anchor ({anchor})"
-                else:
-                    detail = f"verified to trust anchor {anchor}"
-                if completion is not None:
-                    detail += f" ({completion.describe()})"
-                results.append(_result("chain", "passed", detail))
+                results.append(self._chain_passed(verified, completion))
 
         results.append(hostname_result)
 
@@ -482,16 +493,7 @@ class Engine:
                 )
             )
         elif verified is not None and len(verified) == 1:
-            # RFC 5280 section 6.1: a trust anchor is trusted as it is; nothing can revoke it.
-            results.append(
-                CheckResult(
-                    "revocation",
-                    "skipped",
-                    "not applicable: the server certificate is itself a trust anchor "
-                    "(anchors are not checked for revocation, RFC 5280 section 6.1)",
-                    code="revocation.not_applicable",
-                )
-            )
+            results.append(_REVOCATION_NOT_APPLICABLE)
         elif policy.check_chain and verified is None:
             results.append(
                 CheckResult(
@@ -520,8 +522,14 @@ class Engine:
             )
             results.append(self._revocation_result(revocation, host, port))
         else:
+            # Read before asking: a cache that changes meanwhile makes the verdict not reused.
+            generation = self._decider.revocation_generation
             revocation = self._revocation_checker.check_path(verified, at=at)
             results.append(self._revocation_result(revocation, host, port))
+            until = revocation.reusable_until()
+            if at is None and completion is None and generation is not None and until is not None:
+                # The next check of this presented chain is decided in Rust until then.
+                self._decider.remember_revocation(presented, revocation, until, generation)
 
         failed = results_failed(results)
         report = Report(
@@ -608,6 +616,52 @@ class Engine:
             presented, error, lambda chain: verify_chain(chain, self._trust, at=at)
         )
 
+    def _chain_passed(
+        self, verified: Sequence[bytes], completion: Completion | None
+    ) -> CheckResult:
+        anchor = self._anchor_subject(verified[-1])
+        if len(verified) == 1:
+            detail = f"the server certificate is itself a trust anchor ({anchor})"
+        else:
+            detail = f"verified to trust anchor {anchor}"
+        if completion is not None:
+            detail += f" ({completion.describe()})"
+        return _result("chain", "passed", detail)
+
+    def _passed_report(self, decision: Any, host: str, ip: Any, port: int | None) -> Report:
+        """The report of a connection decided in Rust (every enabled check passed): the one
+        the full path would have made."""
+        policy: Policy = decision.policy
+        code, source = decision.reason
+        verified = decision.verified_path
+        if verified is None:
+            chain_result = _skipped("chain", policy)
+        else:
+            chain_result = self._chain_passed(verified, None)
+        hostname_result = (
+            _hostname_passed(host) if policy.check_hostname else _skipped("hostname", policy)
+        )
+        state = decision.revocation_state
+        revocation: PathAnswer | None = None
+        if state == "good":
+            revocation = decision.revocation
+            revocation_result = self._revocation_result(revocation, host, port or 0)
+        elif state == "not_applicable":
+            revocation_result = _REVOCATION_NOT_APPLICABLE
+        else:
+            revocation_result = _skipped("revocation", policy)
+        return Report(
+            host=host,
+            port=0 if port is None else port,
+            ip=ip,
+            policy=policy,
+            reason=selection_reason(code, host, ip, source),
+            results=(chain_result, hostname_result, revocation_result),
+            chain=decision.chain,
+            verified_path=verified,
+            revocation=revocation,
+        )
+
     def _anchor_subject(self, anchor: bytes) -> str:
         # Anchors are few and parsing one costs more than the rest of a warm check.
         subject = self._anchor_subjects.get(anchor)
@@ -663,6 +717,12 @@ class Engine:
         reject") and counted, and the report is returned with ``enforced`` False, unless
         ``allow_audit=False``: then it is enforced like any other (for connections that
         carry credentials, such as the instance sync)."""
+        if at is None and not logger.isEnabledFor(logging.DEBUG):
+            decision = self._decider.decide(
+                self._policies._matcher, chain, host, ip, port, trust_peer_ip
+            )
+            if decision is not None:
+                return Report._passed(self._build_passed, decision, host, ip, port)
         report = self._decide(
             chain,
             host,
@@ -773,6 +833,20 @@ def _result(name: Any, status: Any, detail: str, code: str | None = None) -> Che
             _shared_results.clear()
         _shared_results[key] = result
     return result
+
+
+def _hostname_passed(host: str) -> CheckResult:
+    return _result("hostname", "passed", f"valid for {host}")
+
+
+# RFC 5280 section 6.1: a trust anchor is trusted as it is; nothing can revoke it.
+_REVOCATION_NOT_APPLICABLE: Final = CheckResult(
+    "revocation",
+    "skipped",
+    "not applicable: the server certificate is itself a trust anchor "
+    "(anchors are not checked for revocation, RFC 5280 section 6.1)",
+    code="revocation.not_applicable",
+)
 
 
 def _presented(chain: Sequence[bytes]) -> tuple[bytes, ...]:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Final, Literal
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 from certpolicy.errors import (
     CertificateCheckError,
@@ -66,8 +67,8 @@ class CheckResult:
 
 
 @dataclass(frozen=True, slots=True)
-class Report:
-    """The outcome of checking one connection's certificate chain."""
+class _ReportFields:
+    """What a :class:`Report` holds (its fields, compared, hashed and shown as they are)."""
 
     host: str
     port: int
@@ -77,18 +78,135 @@ class Report:
     results: tuple[CheckResult, ...]
     chain: tuple[bytes, ...] = field(repr=False)
     verified_path: tuple[bytes, ...] | None = field(default=None, repr=False)
-    # What each revocation method answered, when revocation was checked.
     revocation: PathAnswer | None = None
-    # False when an audit-mode policy let a failure through (the connection went on); True
-    # otherwise: a failure under an enforce-mode policy breaks the connection.
     enforced: bool = True
-    # The intermediates the verified path got from caIssuers URLs (AIA chasing): (url,
-    # subject) each, in path order; empty when the server presented all it needed.
     fetched_intermediates: tuple[tuple[str, str], ...] = ()
+
+
+# A report not built yet: (build, decision, host, ip, port), build(decision, host, ip, port)
+# returning the built report.
+_Pending = tuple[Callable[..., "Report"], Any, str, Any, Any]
+
+
+class Report:
+    """The outcome of checking one connection's certificate chain.
+
+    A report of a connection whose every enabled check passed may be built only when it is
+    first read (the engine decides such connections in one call into Rust and keeps what it
+    needs to describe them); reading any field builds it, once. Reports are immutable,
+    compare and hash by their fields, and pickle as built ones.
+    """
+
+    __slots__ = ("_state",)
+
+    _state: _ReportFields | _Pending
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        ip: str | None,
+        policy: Policy,
+        reason: str,
+        results: tuple[CheckResult, ...],
+        chain: tuple[bytes, ...],
+        verified_path: tuple[bytes, ...] | None = None,
+        revocation: PathAnswer | None = None,
+        enforced: bool = True,
+        fetched_intermediates: tuple[tuple[str, str], ...] = (),
+    ) -> None:
+        self._state = _ReportFields(
+            host,
+            port,
+            ip,
+            policy,
+            reason,
+            results,
+            chain,
+            verified_path,
+            revocation,
+            enforced,
+            fetched_intermediates,
+        )
+
+    @classmethod
+    def _passed(
+        cls,
+        build: Callable[..., Report],
+        decision: Any,
+        host: str,
+        ip: Any,
+        port: Any,
+    ) -> Report:
+        """A report of a connection no enabled check failed, built by
+        ``build(decision, host, ip, port)`` when first read."""
+        report = _new_report(cls)
+        report._state = (build, decision, host, ip, port)
+        return report
+
+    def _fields(self) -> _ReportFields:
+        state = self._state
+        if type(state) is _ReportFields:
+            return state
+        build, decision, host, ip, port = state  # type: ignore[misc]
+        built = build(decision, host, ip, port)._fields()
+        # Two threads may build at once: both build the same values; either is kept.
+        self._state = built
+        return built
+
+    # The fields (read-only).
+    host = property(lambda self: self._fields().host, doc="The server name checked.")
+    port = property(lambda self: self._fields().port, doc="The port (0 when unknown).")
+    ip = property(lambda self: self._fields().ip, doc="The peer address, when given.")
+    policy = property(lambda self: self._fields().policy, doc="The policy that applied.")
+    reason = property(lambda self: self._fields().reason, doc="Why that policy applied.")
+    results = property(
+        lambda self: self._fields().results, doc="One CheckResult per check, in check order."
+    )
+    chain = property(lambda self: self._fields().chain, doc="The presented chain (DER).")
+    verified_path = property(
+        lambda self: self._fields().verified_path,
+        doc="The verified path, leaf to anchor (DER), when the chain verified.",
+    )
+    revocation = property(
+        lambda self: self._fields().revocation,
+        doc="What each revocation method answered, when revocation was checked.",
+    )
+    fetched_intermediates = property(
+        lambda self: self._fields().fetched_intermediates,
+        doc="The intermediates the verified path got from caIssuers URLs (AIA chasing): "
+        "(url, subject) each, in path order; empty when the server presented all it needed.",
+    )
+
+    @property
+    def enforced(self) -> bool:
+        """False when an audit-mode policy let a failure through (the connection went on);
+        True otherwise: a failure under an enforce-mode policy breaks the connection."""
+        state = self._state
+        if type(state) is tuple:
+            return True  # nothing failed
+        return state.enforced  # type: ignore[union-attr]
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Report):
+            return NotImplemented
+        return self._fields() == other._fields()
+
+    def __hash__(self) -> int:
+        return hash(self._fields())
+
+    def __repr__(self) -> str:
+        return "Report" + repr(self._fields()).removeprefix("_ReportFields")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        fields = self._fields()
+        return (Report, tuple(getattr(fields, name) for name in _FIELD_NAMES))
 
     @property
     def ok(self) -> bool:
         """True when no enabled check failed."""
+        if type(self._state) is tuple:
+            return True  # decided without a failure, not built yet
         return all(result.status != "failed" for result in self.results)
 
     @property
@@ -98,6 +216,8 @@ class Report:
 
     @property
     def failures(self) -> tuple[CheckResult, ...]:
+        if type(self._state) is tuple:
+            return ()
         return tuple(result for result in self.results if result.status == "failed")
 
     def result(self, name: CheckName) -> CheckResult:
@@ -124,6 +244,8 @@ class Report:
         """Raises the error of the first failed check (a :class:`CertificateCheckError`),
         with this report attached as ``.report``. It raises for audit-mode failures too:
         the status is failed; :meth:`certpolicy.Engine.enforce` is what lets them through."""
+        if type(self._state) is tuple:
+            return  # decided without a failure
         failures = self.failures
         if not failures:
             return
@@ -175,3 +297,7 @@ class Report:
                 {"url": url, "subject": subject} for url, subject in self.fetched_intermediates
             ],
         }
+
+
+_FIELD_NAMES: Final = tuple(item.name for item in fields(_ReportFields))
+_new_report = object.__new__

@@ -22,7 +22,7 @@ from certpolicy.policy._saved import (
     load_saved_policies,
     saved_policies_path,
 )
-from certpolicy.policy._set import PolicySet, Selection
+from certpolicy.policy._set import PolicySet, Selection, selection_reason
 from certpolicy.policy._sync import TABLE_PATH, HttpsGet, SyncResult, sync_failed, sync_policies
 
 __all__ = [
@@ -53,6 +53,7 @@ __all__ = [
     "read_policy_file",
     "rewrite_parameters",
     "saved_policies_path",
+    "selection_reason",
     "sync_failed",
     "sync_policies",
     "write_policy_file",

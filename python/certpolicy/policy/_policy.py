@@ -123,7 +123,10 @@ class Policy:
         # Validates every pattern and range (the Rust parser is the one source of truth).
         _core.PolicyMatcher([self._spec()], [self], self)
 
-    def _spec(self) -> tuple[str, str, list[str], list[str], bool, int]:
+    def _spec(
+        self,
+    ) -> tuple[str, str, list[str], list[str], bool, int, tuple[bool, bool, bool, bool, bool]]:
+        """What the Rust matcher (and the engine's decision in Rust) needs of the policy."""
         return (
             self.name,
             self.kind,
@@ -131,6 +134,13 @@ class Policy:
             list(self.ip_ranges),
             self.active,
             self.order,
+            (
+                self.check_chain,
+                self.check_hostname,
+                self.check_revocation,
+                self.allow_common_name,
+                self.mode == "audit",
+            ),
         )
 
     @property
@@ -144,7 +154,8 @@ class Policy:
 
     def weaker_than(self, other: Policy) -> bool:
         """True when this policy turns off a check ``other`` runs, or loosens one (audit mode
-        is looser than enforce: it lets failures through)."""
+        is looser than enforce: it lets failures through). (The same rule as the Rust
+        ``PolicyChecks::weaker_than`` the connection selection uses; a test keeps them equal.)"""
         return (
             (self.mode == "audit" and other.mode == "enforce")
             or (other.check_chain and not self.check_chain)

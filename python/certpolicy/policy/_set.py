@@ -22,7 +22,7 @@ from certpolicy.policy._policy import (
 )
 from certpolicy.policy._records import policy_from_record
 
-__all__ = ["PolicySet", "Selection"]
+__all__ = ["PolicySet", "Selection", "selection_reason"]
 
 logger = logging.getLogger("certpolicy")
 
@@ -32,6 +32,11 @@ _REASONS: Final = {
     2: "address {ip} is in {source!r}",
     3: "no other policy matches",
 }
+
+
+def selection_reason(code: int, host: str, ip: object, source: str | None) -> str:
+    """Why a policy was selected, in words, from the matcher's reason code and source."""
+    return _REASONS[code].format(host=host, ip=ip or host, source=source)
 
 
 class Selection(NamedTuple):
@@ -103,7 +108,7 @@ class PolicySet:
         connected to ``ip``. With no ``ip`` and a DNS host only host patterns count."""
         policy, code, source = self._match(host, ip, port)
         if logger.isEnabledFor(logging.DEBUG):
-            reason = _REASONS[code].format(host=host, ip=ip or host, source=source)
+            reason = selection_reason(code, host, ip, source)
             logger.debug(
                 "calculating security policy for %s (ip %s, port %s): %r, %s",
                 host,
@@ -129,7 +134,7 @@ class PolicySet:
     ) -> Selection:
         """Like :meth:`select`, with the reason in words."""
         policy, code, source = self._match(host, ip, port)
-        return Selection(policy, _REASONS[code].format(host=host, ip=ip or host, source=source))
+        return Selection(policy, selection_reason(code, host, ip, source))
 
     def _match(self, host: str, ip: Any, port: int | None) -> tuple[Policy, int, str | None]:
         try:
@@ -156,19 +161,22 @@ class PolicySet:
         site behind it. ``trust_peer_ip=True`` (the caller knows the connection is direct)
         lets the address always count. When the address is set aside the selection says so.
         """
-        by_address = self.explain(host, ip, port)
-        if ip is None or trust_peer_ip:
-            return by_address
-        # An IP-literal host is compared too: by name, it is selected by its own address.
-        by_name = self.explain(host, None, port)
-        if by_address.policy is by_name.policy or not by_address.policy.weaker_than(by_name.policy):
-            return by_address
+        try:
+            policy, code, source, aside = self._matcher.select_connection(
+                host, ip, port, trust_peer_ip
+            )
+        except (UnicodeEncodeError, OverflowError, TypeError) as exc:
+            raise PolicyError(f"cannot select a policy for {host!r}: {exc}") from None
+        reason = selection_reason(code, host, ip, source)
+        if aside is None:
+            return Selection(policy, reason)
+        weaker = aside[0]
         reason = (
-            f"{by_name.reason}; the peer address {ip} was set aside: it would select the "
-            f"weaker policy {by_address.policy.name!r}, and the peer may be a proxy (pass "
-            "trust_peer_ip=True for direct connections)"
+            f"{selection_reason(code, host, None, source)}; the peer address {ip} was set "
+            f"aside: it would select the weaker policy {weaker.name!r}, and the peer may be a "
+            "proxy (pass trust_peer_ip=True for direct connections)"
         )
-        return Selection(by_name.policy, reason, str(ip))
+        return Selection(policy, reason, str(ip))
 
     @classmethod
     def defaults(

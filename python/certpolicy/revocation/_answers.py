@@ -30,6 +30,11 @@ class MethodAnswer:
     certificate of the path) or ``'CA "<subject, RFC 4514>"'``; ``depth`` is its position in
     the path (0 the leaf, 1 its issuer, ...). A method asked directly (not through a path
     check) sets ``certificate`` from the certificate's CA flag and leaves ``depth`` None.
+
+    ``valid_until`` is when a "good" or "revoked" answer of a built-in method stops being
+    current: the CRL's nextUpdate, or the end of the OCSP response's reuse (its nextUpdate
+    plus the clock skew, or thisUpdate plus ``ocsp_max_age``); None when the source gives no
+    end or the answer is not definitive.
     """
 
     method: str
@@ -40,6 +45,7 @@ class MethodAnswer:
     reason: str | None = None
     certificate: str = ""
     depth: int | None = None
+    valid_until: dt.datetime | None = None
 
     def about(self, certificate: str, depth: int | None = None) -> MethodAnswer:
         """This answer, naming ``certificate`` (and ``depth``). (A direct copy: faster than
@@ -53,6 +59,7 @@ class MethodAnswer:
             self.reason,
             certificate,
             depth,
+            self.valid_until,
         )
 
     @property
@@ -90,6 +97,17 @@ class PathAnswer:
     subject: str | None = None
     serial: int | None = None
     revoked: MethodAnswer | None = None
+
+    def reusable_until(self) -> float | None:
+        """Until when (seconds since the epoch) a "good" verdict holds as it is: the
+        earliest ``valid_until`` of the good answers. None when the verdict is not good or an
+        answer gives no end: such a verdict is asked again every time."""
+        if self.status != "good":
+            return None
+        ends = [a.valid_until for a in self.answers if a.status == "good"]
+        if not ends or any(end is None for end in ends):
+            return None
+        return min(end.timestamp() for end in ends if end is not None)
 
     def detail(self) -> str:
         """The reason chain in words."""

@@ -82,6 +82,21 @@ class RevocationChecker:
             cache[name] = counted["cache"] if counted else {"hits": 0, "misses": 0}
         return {"fetches": fetches, "cache": cache}
 
+    def change_counters(self) -> list[Any] | None:
+        """The change counters of the methods (``_core.ChangeCounter``), when every method
+        is a built-in one; else None. A built-in method bumps its counter after anything it
+        would answer may have changed (a CRL entered or left memory, an OCSP answer was
+        stored), so the sum read *before* a path check names the state that check saw: the
+        engine reuses the path's good verdict only while the sum is unchanged (and until
+        the verdict's ``reusable_until``). Another method may change its answers at any time
+        unseen: its verdicts are never reused."""
+        counters = []
+        for method in self.methods.values():
+            if not isinstance(method, CrlChecker | OcspChecker):
+                return None
+            counters.append(method.changes)
+        return counters
+
     def check_path(self, path: Sequence[bytes], *, at: dt.datetime | None = None) -> PathAnswer:
         """Checks every certificate of ``path`` that has an issuer in it (the anchor has
         none and is never checked); with ``depth="leaf"`` only the leaf. Takes at most

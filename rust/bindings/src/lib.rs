@@ -8,6 +8,7 @@
 
 mod aia;
 mod crl;
+mod decision;
 mod errors;
 mod keystore;
 mod ocsp;
@@ -25,6 +26,8 @@ mod _core {
     use super::aia::parse_ca_issuers;
     #[pymodule_export]
     use super::crl::{Crl, RevokedEntry};
+    #[pymodule_export]
+    use super::decision::{ChangeCounter, CheckCounters, Decider, Decision};
     #[pymodule_export]
     use super::keystore::read_keystore;
     #[pymodule_export]
@@ -75,6 +78,12 @@ mod _core {
     /// The largest keystore file read (JKS, JCEKS, PKCS#12), in bytes.
     #[pymodule_export]
     const MAX_KEYSTORE_BYTES: usize = certpolicy_core::keystore::MAX_KEYSTORE_BYTES;
+    /// Distinct policy names the engine's counters count apart at most.
+    #[pymodule_export]
+    const MAX_COUNTED_POLICIES: usize = certpolicy_core::decision::MAX_COUNTED_POLICIES;
+    /// Where the policy names past `MAX_COUNTED_POLICIES` are counted.
+    #[pymodule_export]
+    const OTHER_POLICIES: &str = certpolicy_core::decision::OTHER_POLICIES;
     /// The verified-chain cache's shards: its capacity is a multiple of this.
     #[pymodule_export]
     const CHAIN_CACHE_SHARDS: usize = certpolicy_core::chain::SHARDS;

@@ -603,6 +603,22 @@ pub fn lookup_verified(
     })
 }
 
+/// The verified path of `chain` when the cache holds it (a hit, counted as one), `None`
+/// otherwise (no miss is counted: the caller falls back to [`verify_chain_cached`] or
+/// [`lookup_verified`], which count it). Never verifies anything.
+pub fn cached_path(
+    chain: &[&[u8]],
+    store: &TrustStore,
+    options: VerifyOptions,
+    cache: &ChainCache,
+) -> Option<ChainPath> {
+    if check_presented(chain).is_err() || !cache.is_enabled() {
+        return None;
+    }
+    let key = cache.key(chain, store, options.effective_max_intermediates());
+    cache.lookup_hit_only(&key, chain, options.at_unix_seconds)
+}
+
 /// The expensive second half of [`verify_chain_cached`]: full validation with the signature
 /// memo, and the verified path remembered under `key`.
 pub fn verify_and_remember(

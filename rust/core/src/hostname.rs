@@ -426,6 +426,7 @@ mod tests {
             ip_ranges: Vec::new(),
             active: true,
             order: 0,
+            checks: crate::policy::PolicyChecks::ALL,
         };
         let exact = Matcher::compile(&[spec("exact", "leaf.example.com")]).expect("compiles");
         let wildcard =

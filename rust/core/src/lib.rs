@@ -7,6 +7,8 @@
 //! - [`trust`]: trust anchors, parsed once.
 //! - [`policy`]: certificate check policies and their compiled host/IP matcher.
 //! - [`crl`] and [`ocsp`]: revocation (RFC 5280 section 5, RFC 6960).
+//! - [`decision`]: the whole connection decision from what is already known (policy, cached
+//!   chain, hostname, remembered revocation answers) and the decision counters.
 //! - [`aia`]: what a caIssuers URL serves (RFC 5280 section 4.2.2.1), for missing intermediates.
 //!
 //! Internal building blocks: `der` (a minimal DER reader for certificate fields, RFC 5280
@@ -20,6 +22,7 @@ pub mod aia;
 pub mod certinfo;
 pub mod chain;
 pub mod crl;
+pub mod decision;
 mod der;
 mod dn;
 pub mod error;

@@ -74,7 +74,17 @@ impl<V> ShardedLru<V> {
     }
 
     pub(crate) fn lookup<T>(&self, hash: u64, answer: impl FnOnce(&V) -> Option<T>) -> Option<T> {
-        self.shard(hash).lookup(hash, answer)
+        self.shard(hash).lookup(hash, true, answer)
+    }
+
+    /// Like [`ShardedLru::lookup`], but nothing found counts no miss: for a caller that
+    /// looks first and, when nothing is found, hands over to a path that looks again.
+    pub(crate) fn lookup_hit_only<T>(
+        &self,
+        hash: u64,
+        answer: impl FnOnce(&V) -> Option<T>,
+    ) -> Option<T> {
+        self.shard(hash).lookup(hash, false, answer)
     }
 
     pub(crate) fn insert(&self, hash: u64, value: V) {
@@ -166,7 +176,12 @@ impl<V> Default for Lru<V> {
 }
 
 impl<V> Lru<V> {
-    fn lookup<T>(&mut self, hash: u64, answer: impl FnOnce(&V) -> Option<T>) -> Option<T> {
+    fn lookup<T>(
+        &mut self,
+        hash: u64,
+        count_miss: bool,
+        answer: impl FnOnce(&V) -> Option<T>,
+    ) -> Option<T> {
         let found = self
             .map
             .get(&hash)
@@ -179,7 +194,9 @@ impl<V> Lru<V> {
                 Some(out)
             }
             None => {
-                self.misses += 1;
+                if count_miss {
+                    self.misses += 1;
+                }
                 None
             }
         }
@@ -301,7 +318,7 @@ mod tests {
     }
 
     fn get(lru: &mut Lru<u32>, hash: u64) -> Option<u32> {
-        lru.lookup(hash, |value| Some(*value))
+        lru.lookup(hash, true, |value| Some(*value))
     }
 
     #[test]
@@ -333,8 +350,14 @@ mod tests {
     fn a_rejected_answer_is_a_miss() {
         let mut lru = lru(2);
         lru.insert(7, 1);
-        assert_eq!(lru.lookup(7, |_| None::<u32>), None);
+        assert_eq!(lru.lookup(7, true, |_| None::<u32>), None);
         assert_eq!((lru.hits, lru.misses), (0, 1));
+        assert_eq!(lru.lookup(7, false, |_| None::<u32>), None);
+        assert_eq!(
+            (lru.hits, lru.misses),
+            (0, 1),
+            "a quiet miss counts nothing"
+        );
     }
 
     #[test]
@@ -398,6 +421,13 @@ mod tests {
         assert_eq!(sharded.lookup(0, |v| Some(*v)), None);
         let stats = sharded.stats();
         assert_eq!((stats.hits, stats.misses), (1, 1));
+        assert_eq!(sharded.lookup_hit_only(0, |v| Some(*v)), None);
+        assert_eq!(
+            sharded.lookup_hit_only(999 << 32 | 999, |v| Some(*v)),
+            Some(1)
+        );
+        let stats = sharded.stats();
+        assert_eq!((stats.hits, stats.misses), (2, 1));
         sharded.retain(|_| false);
         assert_eq!(sharded.stats().entries, 0);
     }

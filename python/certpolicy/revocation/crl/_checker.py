@@ -42,6 +42,7 @@ from certpolicy._util import (
     FlightTimeout,
     SingleFlight,
     as_utc,
+    core,
     from_unix,
     iso_z,
 )
@@ -199,6 +200,9 @@ class CrlChecker:
         self._answer_bytes = 0
         self._scheduler = RefreshScheduler(self._refresh_in_background)
         self._closed = False
+        # Bumped whenever a CRL enters or leaves memory: path answers remembered from an
+        # older count are not reused (the engine's decision in Rust).
+        self.changes = core.ChangeCounter()
         retry = config.retry
         # How long a check waits for another thread's download of the same URL: as long as
         # that download may take.
@@ -314,9 +318,10 @@ class CrlChecker:
 
     def _answer(self, loaded: _Loaded, serial: int) -> MethodAnswer:
         entry = loaded.crl.lookup(serial)
+        until = None if loaded.next_update is None else from_unix(loaded.next_update)
         if entry is None:
             detail = f"not among the {len(loaded.crl)} entries of {loaded.describe()}"
-            return MethodAnswer("crl", "good", loaded.url, detail)
+            return MethodAnswer("crl", "good", loaded.url, detail, valid_until=until)
         return MethodAnswer(
             "crl",
             "revoked",
@@ -324,6 +329,7 @@ class CrlChecker:
             f"listed in {loaded.describe()}",
             revoked_at=entry.revoked_at,
             reason=entry.reason,
+            valid_until=until,
         )
 
     # --- getting a usable CRL ----------------------------------------------------------
@@ -548,6 +554,7 @@ class CrlChecker:
                     oldest = next(iter(self._loaded))
                     self._drop(oldest)
                     evicted.append(oldest)
+        self.changes.bump()  # after the store: see RevocationChecker.generation
         for url in evicted:
             self._scheduler.cancel(url)
             logger.debug("the CRL of %s left memory (memory_cache_bytes %d)", url, bound)
@@ -573,6 +580,7 @@ class CrlChecker:
         gone = self._loaded.pop(url, None)
         if gone is not None:
             self._memory -= gone.memory
+            self.changes.bump()
         self._asked.discard(url)
 
     def _schedule(self, loaded: _Loaded, last_attempt: float) -> None:

@@ -14,7 +14,7 @@ import threading
 import time
 from typing import Any
 
-from certpolicy._util import CLOCK_SKEW, FlightTimeout, SingleFlight, as_utc
+from certpolicy._util import CLOCK_SKEW, FlightTimeout, SingleFlight, as_utc, core
 from certpolicy.checks import cert_summary
 from certpolicy.errors import CertPolicyError
 from certpolicy.revocation import _budget
@@ -47,12 +47,23 @@ MAX_REQUEST_MEMO = 1024
 MAX_REQUEST_MEMO_DER = 32 * 1024
 
 
-def _answer(status: OcspStatus, source: str, note: str = "") -> MethodAnswer:
+def _answer(
+    status: OcspStatus,
+    source: str,
+    note: str = "",
+    valid_until: dt.datetime | None = None,
+) -> MethodAnswer:
     detail = status.describe() + (f"; {note}" if note else "")
     if status.status == "unknown":
         detail = f"the responder does not know the certificate; {detail}"
     return MethodAnswer(
-        "ocsp", status.status, source, detail, revoked_at=status.revoked_at, reason=status.reason
+        "ocsp",
+        status.status,
+        source,
+        detail,
+        revoked_at=status.revoked_at,
+        reason=status.reason,
+        valid_until=valid_until if status.status in ("good", "revoked") else None,
     )
 
 
@@ -81,6 +92,9 @@ class OcspChecker:
         self._failures_lock = threading.Lock()
         self._cache_counters = CacheCounters()
         self._requests: dict[tuple[bytes, bytes], tuple[bytes, str]] = {}
+        # Bumped whenever an answer is stored: path answers remembered from an older count
+        # are not reused (the engine's decision in Rust).
+        self.changes = core.ChangeCounter()
         retry = config.retry
         # Longest a concurrent check waits for the fetch it shares (a bound, never reached
         # while urllib3's timeouts hold).
@@ -153,7 +167,7 @@ class OcspChecker:
         if cached is not None:
             self._cache_counters.hit()
             logger.debug("OCSP cache hit (memory) for %s", cached.source)
-            return _answer(cached.value, cached.source, "cached")
+            return _answer(cached.value, cached.source, "cached", cached.not_after)
         from_disk = self._from_disk(key, cert, issuer, at, when, urls[0])
         if from_disk is not None:
             self._cache_counters.hit()
@@ -181,7 +195,7 @@ class OcspChecker:
             # for ours.
             cached = self._memory.get(key, when)
             if cached is not None:
-                return _answer(cached.value, cached.source)
+                return _answer(cached.value, cached.source, valid_until=cached.not_after)
             if answer.status in ("good", "revoked"):
                 # Verified for another time and not fresh for ours: ask for ourselves.
                 return self._fetch(key, cert, issuer, plain_request, urls, at)
@@ -210,7 +224,8 @@ class OcspChecker:
         entry = self._entry(status, source)
         if entry.fresh_at(when):
             self._memory.put(key, entry)
-        return _answer(status, source, "from the disk cache")
+            self.changes.bump()  # after the store: see RevocationChecker.generation
+        return _answer(status, source, "from the disk cache", entry.not_after)
 
     def _verify(
         self,
@@ -298,12 +313,13 @@ class OcspChecker:
                 continue
             entry = self._entry(status, url)
             self._memory.put(key, entry)
+            self.changes.bump()  # after the store: see RevocationChecker.generation
             if entry.not_after > dt.datetime.now(dt.UTC) and not self._disk.store(
                 key, response, entry.not_after
             ):
                 logger.debug(
                     "OCSP disk cache %s: the response was not stored", self._disk.directory
                 )
-            return _answer(status, url)
+            return _answer(status, url, valid_until=entry.not_after)
         source = urls[0] if len(urls) == 1 else ", ".join(urls)
         return MethodAnswer("ocsp", "unavailable", source, "; ".join(reasons))

@@ -204,6 +204,24 @@ impl ChainCache {
         })
     }
 
+    /// Like [`ChainCache::lookup`], counting a hit but never a miss: for a caller that
+    /// falls back to a full `verify_chain` (which counts the miss) when nothing is found.
+    pub fn lookup_hit_only(
+        &self,
+        key: &ChainKey,
+        chain: &[&[u8]],
+        at_unix_seconds: u64,
+    ) -> Option<ChainPath> {
+        if !self.is_enabled() {
+            return None;
+        }
+        let at = i64::try_from(at_unix_seconds).unwrap_or(i64::MAX);
+        self.chains.lookup_hit_only(key.hash, |entry| {
+            (entry.is_for(key, chain) && entry.not_before <= at && at <= entry.not_after)
+                .then(|| entry.path.clone())
+        })
+    }
+
     /// Remembers that `chain` verified to `path`, valid from `not_before` to `not_after`
     /// (seconds since the epoch, inclusive).
     pub fn insert(

@@ -3,6 +3,7 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::net::IpAddr;
 
+use super::checks::PolicyChecks;
 use super::iprange::{Family, IpRange, address_key, parse_range};
 use super::pattern::{HostEntry, HostMatch, parse_host_entry};
 use crate::error::Error;
@@ -59,6 +60,8 @@ pub struct PolicySpec {
     pub active: bool,
     /// Tie-breaker inside a kind: lower first.
     pub order: i64,
+    /// The checks it runs (for [`Matcher::select_connection`] and the connection decision).
+    pub checks: PolicyChecks,
 }
 
 /// Why a policy was selected.
@@ -130,6 +133,17 @@ pub struct Matcher {
     v6: Vec<Interval>,
     internet: Option<usize>,
     sources: Vec<String>,
+    /// The checks of each compiled policy, by index.
+    checks: Vec<PolicyChecks>,
+}
+
+/// The outcome of [`Matcher::select_connection`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectionSelection {
+    /// The policy that applies.
+    pub selection: Selection,
+    /// When the peer address was set aside: the weaker selection it would have made.
+    pub set_aside: Option<Selection>,
 }
 
 fn flatten(mut ranges: Vec<(IpRange, Candidate)>) -> Vec<Interval> {
@@ -221,7 +235,10 @@ impl Matcher {
             name_rank[*index] = u32::try_from(rank).unwrap_or(u32::MAX);
         }
 
-        let mut matcher = Matcher::default();
+        let mut matcher = Matcher {
+            checks: specs.iter().map(|spec| spec.checks).collect(),
+            ..Matcher::default()
+        };
         let mut ranges: Vec<(IpRange, Candidate)> = Vec::new();
         for (index, spec) in specs.iter().enumerate() {
             let policy = u32::try_from(index).unwrap_or(u32::MAX);
@@ -390,6 +407,51 @@ impl Matcher {
         })
     }
 
+    /// The checks of the policy at `index` ([`Selection::index`]); `None`, the built-in
+    /// internet default, runs every check.
+    pub fn checks_of(&self, index: Option<usize>) -> PolicyChecks {
+        index
+            .and_then(|index| self.checks.get(index).copied())
+            .unwrap_or(PolicyChecks::ALL)
+    }
+
+    /// The policy for a connection (DESIGN.md "Policies"): the peer address `ip` counts only
+    /// when it does not select a weaker policy ([`PolicyChecks::weaker_than`]) than the
+    /// server name alone, since through a proxy the peer is the proxy. `trust_peer_ip` (the
+    /// connection is direct) lets the address always count.
+    pub fn select_connection(
+        &self,
+        host: &str,
+        ip: Option<IpAddr>,
+        port: Option<u16>,
+        trust_peer_ip: bool,
+    ) -> Result<ConnectionSelection, Error> {
+        let by_address = self.select(host, ip, port)?;
+        if ip.is_none() || trust_peer_ip {
+            return Ok(ConnectionSelection {
+                selection: by_address,
+                set_aside: None,
+            });
+        }
+        // An IP-literal host is compared too: by name, it is selected by its own address.
+        let by_name = self.select(host, None, port)?;
+        let weaker = by_address.index != by_name.index
+            && self
+                .checks_of(by_address.index)
+                .weaker_than(&self.checks_of(by_name.index));
+        Ok(if weaker {
+            ConnectionSelection {
+                selection: by_name,
+                set_aside: Some(by_address),
+            }
+        } else {
+            ConnectionSelection {
+                selection: by_address,
+                set_aside: None,
+            }
+        })
+    }
+
     /// The number of disjoint IP intervals the ranges were flattened into (v4, v6).
     pub fn interval_counts(&self) -> (usize, usize) {
         (self.v4.len(), self.v6.len())
@@ -408,7 +470,37 @@ mod tests {
             ip_ranges: ranges.iter().map(|r| (*r).to_owned()).collect(),
             active: true,
             order,
+            checks: PolicyChecks::ALL,
         }
+    }
+
+    #[test]
+    fn a_peer_address_selecting_a_weaker_policy_is_set_aside() {
+        let mut intranet = spec("Intranet", Kind::Intranet, &[], &["10.0.0.0/8"], 100);
+        intranet.checks.revocation = false;
+        let specs = [intranet, spec("Internet", Kind::Internet, &[], &[], 100)];
+        let matcher = Matcher::compile(&specs).expect("compiles");
+        let proxy: IpAddr = "10.1.2.3".parse().expect("ip");
+        let through_proxy = matcher
+            .select_connection("www.example.com", Some(proxy), None, false)
+            .expect("selects");
+        assert_eq!(through_proxy.selection.index, Some(1));
+        assert_eq!(
+            through_proxy.set_aside.map(|aside| aside.index),
+            Some(Some(0))
+        );
+        let direct = matcher
+            .select_connection("www.example.com", Some(proxy), None, true)
+            .expect("selects");
+        assert_eq!((direct.selection.index, direct.set_aside), (Some(0), None));
+        // An address selecting a policy at least as strong counts.
+        let public: IpAddr = "192.0.2.1".parse().expect("ip");
+        let plain = matcher
+            .select_connection("www.example.com", Some(public), None, false)
+            .expect("selects");
+        assert_eq!((plain.selection.index, plain.set_aside), (Some(1), None));
+        assert_eq!(matcher.checks_of(Some(0)), specs[0].checks);
+        assert_eq!(matcher.checks_of(None), PolicyChecks::ALL);
     }
 
     fn pick(matcher: &Matcher, specs: &[PolicySpec], host: &str, ip: Option<&str>) -> String {
