@@ -17,6 +17,7 @@ __all__ = [
     "Decision",
     "PolicyMatcher",
     "TrustStore",
+    "UsageFlags",
     "__version__",
     "_signature_floor",
     "cert_info",
@@ -94,12 +95,19 @@ class Decision:
     def revocation(self) -> Any: ...
 
 @final
+class UsageFlags:
+    def __new__(cls) -> UsageFlags: ...
+    def take(self, url: str) -> bool: ...
+    def __len__(self) -> int: ...
+
+@final
 class Decider:
     def __new__(
         cls,
         store: TrustStore,
         counters: CheckCounters,
         changes: Sequence[ChangeCounter] | None = None,
+        crl_usage: UsageFlags | None = None,
     ) -> Decider: ...
     def decide(
         self,
@@ -113,7 +121,12 @@ class Decider:
     @property
     def revocation_generation(self) -> int | None: ...
     def remember_revocation(
-        self, chain: Sequence[bytes], answer: Any, until: float, generation: int
+        self,
+        chain: Sequence[bytes],
+        answer: Any,
+        until: float,
+        generation: int,
+        crl_urls: Sequence[str] = ...,
     ) -> bool: ...
     def forget_revocation(self) -> None: ...
     def remembered(self) -> tuple[int, int]: ...

@@ -150,8 +150,9 @@ class Engine:
         )
         # The decision in one call into Rust for connections whose every check passes from
         # what is known (see check()); it counts them into the same counters.
+        checker = self._revocation_checker
         self._decider = core.Decider(
-            self._trust._core, self._stats.native, self._revocation_checker.change_counters()
+            self._trust._core, self._stats.native, checker.change_counters(), checker.crl_usage()
         )
         self._build_passed = self._passed_report
 
@@ -529,7 +530,10 @@ class Engine:
             until = revocation.reusable_until()
             if at is None and completion is None and generation is not None and until is not None:
                 # The next check of this presented chain is decided in Rust until then.
-                self._decider.remember_revocation(presented, revocation, until, generation)
+                crl_urls = [a.source for a in revocation.answers if a.method == "crl"]
+                self._decider.remember_revocation(
+                    presented, revocation, until, generation, crl_urls
+                )
 
         failed = results_failed(results)
         report = Report(

@@ -97,6 +97,12 @@ class RevocationChecker:
             counters.append(method.changes)
         return counters
 
+    def crl_usage(self) -> Any:
+        """The built-in CRL method's usage flags (``_core.UsageFlags``), None without one:
+        a reused verdict flags the CRLs it came from, which keeps them refreshed."""
+        method = self.methods.get("crl")
+        return method.usage if isinstance(method, CrlChecker) else None
+
     def check_path(self, path: Sequence[bytes], *, at: dt.datetime | None = None) -> PathAnswer:
         """Checks every certificate of ``path`` that has an issuer in it (the anchor has
         none and is never checked); with ``depth="leaf"`` only the leaf. Takes at most

@@ -7,7 +7,7 @@
 //! Python engine's full path, which then remembers what it learnt (`remember_revocation`).
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use pyo3::prelude::*;
@@ -59,6 +59,70 @@ impl ChangeCounter {
     fn value(&self) -> u64 {
         self.value.load(Ordering::Acquire)
     }
+}
+
+/// URLs remembered at most by a [`UsageFlags`] (all are forgotten when it is reached).
+const MAX_USAGE_URLS: usize = 4096;
+
+/// Which CRL URLs the decision used since the CRL checker last looked: an answer remembered
+/// from a CRL carries the flag of its URL and sets it on every reuse, so the CRL checker
+/// refreshes in the background the CRLs connections still use although they no longer reach
+/// it (and lets idle ones leave memory).
+#[pyclass(frozen, module = "certpolicy._core", name = "UsageFlags")]
+#[derive(Default)]
+pub struct UsageFlags {
+    flags: std::sync::Mutex<std::collections::HashMap<String, Arc<AtomicBool>>>,
+}
+
+impl UsageFlags {
+    fn flags(
+        &self,
+    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, Arc<AtomicBool>>> {
+        // Every update completes before anything that could panic: a poisoned lock is sound.
+        self.flags
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The flag of `url` (made when first asked for).
+    fn flag(&self, url: &str) -> Arc<AtomicBool> {
+        let mut flags = self.flags();
+        if let Some(flag) = flags.get(url) {
+            return Arc::clone(flag);
+        }
+        if flags.len() >= MAX_USAGE_URLS {
+            flags.clear();
+        }
+        let flag = Arc::new(AtomicBool::new(false));
+        flags.insert(url.to_owned(), Arc::clone(&flag));
+        flag
+    }
+}
+
+#[pymethods]
+impl UsageFlags {
+    #[new]
+    fn new() -> Self {
+        Self::default()
+    }
+
+    /// Whether a remembered answer from `url` was used since the last call (and clears it).
+    fn take(&self, url: &str) -> bool {
+        self.flags()
+            .get(url)
+            .is_some_and(|flag| flag.swap(false, Ordering::AcqRel))
+    }
+
+    /// URLs with a flag.
+    fn __len__(&self) -> usize {
+        self.flags().len()
+    }
+}
+
+/// A remembered path answer and the usage flags of the CRLs it came from.
+struct Remembered {
+    answer: Py<PyAny>,
+    crl_usage: Vec<Arc<AtomicBool>>,
 }
 
 /// The engine's decision counters (see `certpolicy_core::decision::CheckCounters`).
@@ -136,7 +200,7 @@ pub struct Decision {
     reason: Reason,
     chain: Py<PyTuple>,
     path: Option<(ChainPath, Arc<certpolicy_core::TrustStore>)>,
-    revocation: RevocationOutcome<Arc<Py<PyAny>>>,
+    revocation: RevocationOutcome<Arc<Remembered>>,
 }
 
 #[pymethods]
@@ -197,7 +261,7 @@ impl Decision {
     #[getter]
     fn revocation(&self, py: Python<'_>) -> Option<Py<PyAny>> {
         match &self.revocation {
-            RevocationOutcome::Good(answer) => Some(answer.clone_ref(py)),
+            RevocationOutcome::Good(remembered) => Some(remembered.answer.clone_ref(py)),
             _ => None,
         }
     }
@@ -211,7 +275,8 @@ pub struct Decider {
     counters: Py<CheckCounters>,
     /// None: the revocation methods are not all built in, so no answer is remembered.
     changes: Option<Vec<Py<ChangeCounter>>>,
-    answers: AnswerMemo<Arc<Py<PyAny>>>,
+    crl_usage: Option<Py<UsageFlags>>,
+    answers: AnswerMemo<Arc<Remembered>>,
 }
 
 impl Decider {
@@ -244,18 +309,20 @@ fn presented<'py>(
 #[pymethods]
 impl Decider {
     /// `changes`: the change counters of the revocation caches, or None when an answer of
-    /// theirs must never be remembered.
+    /// theirs must never be remembered; `crl_usage`: the CRL checker's usage flags.
     #[new]
-    #[pyo3(signature = (store, counters, changes=None))]
+    #[pyo3(signature = (store, counters, changes=None, crl_usage=None))]
     fn new(
         store: Py<TrustStore>,
         counters: Py<CheckCounters>,
         changes: Option<Vec<Py<ChangeCounter>>>,
+        crl_usage: Option<Py<UsageFlags>>,
     ) -> Self {
         Self {
             store,
             counters,
             changes,
+            crl_usage,
             answers: AnswerMemo::default(),
         }
     }
@@ -311,6 +378,11 @@ impl Decider {
             generation: self.generation().unwrap_or(u64::MAX),
         };
         let passed = decision::decide_passed(&connection, &known)?;
+        if let RevocationOutcome::Good(remembered) = &passed.revocation {
+            for flag in &remembered.crl_usage {
+                flag.store(true, Ordering::Release);
+            }
+        }
         self.counters.get().inner.record(
             matcher.name(passed.selection.index),
             Verdict::Passed,
@@ -333,15 +405,18 @@ impl Decider {
     }
 
     /// Remembers `answer` (a good `PathAnswer`) for the presented `chain` until `until`
-    /// (seconds since the epoch), as of `generation`. Returns whether it was remembered (not
-    /// when answers are never remembered, the generation already changed, or the chain is
-    /// too large).
+    /// (seconds since the epoch), as of `generation`; `crl_urls` are the CRLs it came from
+    /// (each reuse flags them as used, see `UsageFlags`). Returns whether it was remembered
+    /// (not when answers are never remembered, the generation already changed, or the chain
+    /// is too large).
+    #[pyo3(signature = (chain, answer, until, generation, crl_urls=Vec::new()))]
     fn remember_revocation(
         &self,
         chain: Vec<PyBackedBytes>,
         answer: Py<PyAny>,
         until: f64,
         generation: u64,
+        crl_urls: Vec<String>,
     ) -> bool {
         if self.generation() != Some(generation) || !until.is_finite() || until <= 0.0 {
             return false;
@@ -352,8 +427,13 @@ impl Decider {
         }
         // Whole seconds, rounded down: never past the source's own end.
         let until = until.floor() as u64;
+        let crl_usage = match &self.crl_usage {
+            Some(usage) => crl_urls.iter().map(|url| usage.get().flag(url)).collect(),
+            None => Vec::new(),
+        };
+        let remembered = Remembered { answer, crl_usage };
         self.answers
-            .insert(&certs, generation, until, Arc::new(answer))
+            .insert(&certs, generation, until, Arc::new(remembered))
     }
 
     /// Forgets every remembered answer.

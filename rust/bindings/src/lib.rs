@@ -27,7 +27,7 @@ mod _core {
     #[pymodule_export]
     use super::crl::{Crl, RevokedEntry};
     #[pymodule_export]
-    use super::decision::{ChangeCounter, CheckCounters, Decider, Decision};
+    use super::decision::{ChangeCounter, CheckCounters, Decider, Decision, UsageFlags};
     #[pymodule_export]
     use super::keystore::read_keystore;
     #[pymodule_export]

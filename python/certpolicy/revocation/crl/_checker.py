@@ -203,6 +203,9 @@ class CrlChecker:
         # Bumped whenever a CRL enters or leaves memory: path answers remembered from an
         # older count are not reused (the engine's decision in Rust).
         self.changes = core.ChangeCounter()
+        # Flags the engine sets when it reuses a verdict from a CRL (a connection then never
+        # reaches this checker): such a CRL is in use, and refreshed like one asked for.
+        self.usage = core.UsageFlags()
         retry = config.retry
         # How long a check waits for another thread's download of the same URL: as long as
         # that download may take.
@@ -599,9 +602,10 @@ class CrlChecker:
         one leaves memory instead (the disk cache keeps it)."""
         if self._closed:
             return
+        reused = self.usage.take(url)
         with self._lock:
             current = self._loaded.get(url)
-            asked = url in self._asked
+            asked = url in self._asked or reused
             self._asked.discard(url)
             if current is not None and not asked:
                 self._drop(url)
