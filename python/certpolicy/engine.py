@@ -176,7 +176,7 @@ class Engine:
              "policies": {name: {"checks": n, "passed": n, "rejected": n, "audited": n}},
              "codes": {"chain.expired": n, ...},
              "chain_cache": {"hits": n, "misses": n, "entries": n, "capacity": n},
-             "revocation": {"fetches": {...}, "cache": {...}},
+             "revocation": {"fetches": {...}, "cache": {...}, "reused_verdicts": n},
              "intermediates": {"fetches": n, "failures": n, "cache_hits": n}}
 
         ``rejected`` counts checks that failed under an enforce-mode policy, ``audited``
@@ -184,7 +184,9 @@ class Engine:
         (failed checks, and revocation allowed while unavailable). ``chain_cache`` is the
         process-wide verified-chain cache (shared by every engine). ``revocation`` counts
         CRL/OCSP fetches (count, failures, bytes, seconds, latency buckets) and cache hits
-        and misses per method; ``intermediates`` the fetches of missing intermediates
+        and misses per method, and ``reused_verdicts`` the checks whose path's remembered
+        revocation verdict was reused (decided in Rust: those reach no method's cache);
+        ``intermediates`` the fetches of missing intermediates
         (caIssuers URLs) and the URLs answered from their cache. docs/monitoring.md describes
         every field."""
         chain_cache = chain_cache_info()
@@ -196,7 +198,10 @@ class Engine:
                 "entries": chain_cache.entries,
                 "capacity": chain_cache.capacity,
             },
-            "revocation": self._revocation_checker.stats(),
+            "revocation": {
+                **self._revocation_checker.stats(),
+                "reused_verdicts": self._decider.reused_verdicts,
+            },
             "intermediates": self._intermediates.stats(),
         }
 

@@ -20,6 +20,7 @@ The metrics (all labels are listed; counters end in ``_total`` as exposed):
 ``certpolicy_revocation_fetch_seconds{method}``           histogram   time per attempt
 ``certpolicy_revocation_cache_hits_total{method}``        counter     answers from a cache
 ``certpolicy_revocation_cache_misses_total{method}``      counter     lookups that had to fetch
+``certpolicy_revocation_verdicts_reused_total``           counter     path verdicts reused
 ``certpolicy_chain_cache_hits_total``                     counter     verified-chain cache hits
 ``certpolicy_chain_cache_misses_total``                   counter     and misses (process-wide)
 ``certpolicy_chain_cache_entries``                        gauge       chains held (process-wide)
@@ -113,6 +114,12 @@ METRICS: Final[tuple[tuple[str, str, tuple[str, ...], str], ...]] = (
         "counter",
         ("method",),
         "Revocation lookups that found nothing usable cached.",
+    ),
+    (
+        "certpolicy_revocation_verdicts_reused",
+        "counter",
+        (),
+        "Checks whose path's remembered revocation verdict was reused (no method was asked).",
     ),
     (
         "certpolicy_chain_cache_hits",
@@ -265,6 +272,9 @@ class EngineCollector:
             family("certpolicy_revocation_cache_misses").add_metric(
                 [str(method)], _number(counted.get("misses"))
             )
+        family("certpolicy_revocation_verdicts_reused").add_metric(
+            [], _number(revocation.get("reused_verdicts"))
+        )
         chain_cache = _mapping(stats.get("chain_cache"))
         for key in ("hits", "misses", "entries"):
             if key in chain_cache:

@@ -155,28 +155,57 @@ class Report:
         return built
 
     # The fields (read-only).
-    host = property(lambda self: self._fields().host, doc="The server name checked.")
-    port = property(lambda self: self._fields().port, doc="The port (0 when unknown).")
-    ip = property(lambda self: self._fields().ip, doc="The peer address, when given.")
-    policy = property(lambda self: self._fields().policy, doc="The policy that applied.")
-    reason = property(lambda self: self._fields().reason, doc="Why that policy applied.")
-    results = property(
-        lambda self: self._fields().results, doc="One CheckResult per check, in check order."
-    )
-    chain = property(lambda self: self._fields().chain, doc="The presented chain (DER).")
-    verified_path = property(
-        lambda self: self._fields().verified_path,
-        doc="The verified path, leaf to anchor (DER), when the chain verified.",
-    )
-    revocation = property(
-        lambda self: self._fields().revocation,
-        doc="What each revocation method answered, when revocation was checked.",
-    )
-    fetched_intermediates = property(
-        lambda self: self._fields().fetched_intermediates,
-        doc="The intermediates the verified path got from caIssuers URLs (AIA chasing): "
-        "(url, subject) each, in path order; empty when the server presented all it needed.",
-    )
+
+    @property
+    def host(self) -> str:
+        """The server name checked."""
+        return self._fields().host
+
+    @property
+    def port(self) -> int:
+        """The port (0 when unknown)."""
+        return self._fields().port
+
+    @property
+    def ip(self) -> str | None:
+        """The peer address, when given."""
+        return self._fields().ip
+
+    @property
+    def policy(self) -> Policy:
+        """The policy that applied."""
+        return self._fields().policy
+
+    @property
+    def reason(self) -> str:
+        """Why that policy applied."""
+        return self._fields().reason
+
+    @property
+    def results(self) -> tuple[CheckResult, ...]:
+        """One CheckResult per check, in check order."""
+        return self._fields().results
+
+    @property
+    def chain(self) -> tuple[bytes, ...]:
+        """The presented chain (DER)."""
+        return self._fields().chain
+
+    @property
+    def verified_path(self) -> tuple[bytes, ...] | None:
+        """The verified path, leaf to anchor (DER), when the chain verified."""
+        return self._fields().verified_path
+
+    @property
+    def revocation(self) -> PathAnswer | None:
+        """What each revocation method answered, when revocation was checked."""
+        return self._fields().revocation
+
+    @property
+    def fetched_intermediates(self) -> tuple[tuple[str, str], ...]:
+        """The intermediates the verified path got from caIssuers URLs (AIA chasing):
+        (url, subject) each, in path order; empty when the server presented all it needed."""
+        return self._fields().fetched_intermediates
 
     @property
     def enforced(self) -> bool:

@@ -106,24 +106,31 @@ class PolicySet:
     ) -> Policy:
         """The policy for a connection to ``host`` (name or IP literal) on ``port``,
         connected to ``ip``. With no ``ip`` and a DNS host only host patterns count."""
-        policy, code, source = self._match(host, ip, port)
         if logger.isEnabledFor(logging.DEBUG):
-            reason = selection_reason(code, host, ip, source)
-            logger.debug(
-                "calculating security policy for %s (ip %s, port %s): %r, %s",
-                host,
-                ip,
-                port,
-                policy.name,
-                reason,
-                extra={
-                    "host": host,
-                    "ip": None if ip is None else str(ip),
-                    "port": port,
-                    "policy": policy.name,
-                    "reason": reason,
-                },
-            )
+            return self._select_logged(host, ip, port)
+        try:
+            return self._matcher.select_policy(host, ip, port)  # type: ignore[no-any-return]
+        except (UnicodeEncodeError, OverflowError, TypeError) as exc:
+            raise PolicyError(f"cannot select a policy for {host!r}: {exc}") from None
+
+    def _select_logged(self, host: str, ip: Any, port: int | None) -> Policy:
+        policy, code, source = self._match(host, ip, port)
+        reason = selection_reason(code, host, ip, source)
+        logger.debug(
+            "calculating security policy for %s (ip %s, port %s): %r, %s",
+            host,
+            ip,
+            port,
+            policy.name,
+            reason,
+            extra={
+                "host": host,
+                "ip": None if ip is None else str(ip),
+                "port": port,
+                "policy": policy.name,
+                "reason": reason,
+            },
+        )
         return policy
 
     def explain(

@@ -277,6 +277,8 @@ pub struct Decider {
     changes: Option<Vec<Py<ChangeCounter>>>,
     crl_usage: Option<Py<UsageFlags>>,
     answers: AnswerMemo<Arc<Remembered>>,
+    /// Decisions that reused a remembered revocation verdict.
+    reused: AtomicU64,
 }
 
 impl Decider {
@@ -324,6 +326,7 @@ impl Decider {
             changes,
             crl_usage,
             answers: AnswerMemo::default(),
+            reused: AtomicU64::new(0),
         }
     }
 
@@ -379,6 +382,7 @@ impl Decider {
         };
         let passed = decision::decide_passed(&connection, &known)?;
         if let RevocationOutcome::Good(remembered) = &passed.revocation {
+            self.reused.fetch_add(1, Ordering::Relaxed);
             for flag in &remembered.crl_usage {
                 flag.store(true, Ordering::Release);
             }
@@ -434,6 +438,12 @@ impl Decider {
         let remembered = Remembered { answer, crl_usage };
         self.answers
             .insert(&certs, generation, until, Arc::new(remembered))
+    }
+
+    /// How many decisions reused a remembered revocation verdict.
+    #[getter]
+    fn reused_verdicts(&self) -> u64 {
+        self.reused.load(Ordering::Relaxed)
     }
 
     /// Forgets every remembered answer.

@@ -134,6 +134,20 @@ impl PolicyMatcher {
         Ok(self.selection_tuple(py, selection))
     }
 
+    /// The selected `Policy` alone (what `PolicySet.select` returns): no reason is made.
+    #[pyo3(signature = (host, ip=None, port=None))]
+    fn select_policy<'py>(
+        &self,
+        py: Python<'py>,
+        host: &str,
+        ip: Option<&Bound<'py, PyAny>>,
+        port: Option<u16>,
+    ) -> Result<Bound<'py, PyAny>> {
+        let ip = ip.map(extract_ip).transpose()?;
+        let index = self.matcher.select_index(host, ip, port)?;
+        Ok(self.policy(py, index))
+    }
+
     /// The policy for a connection, `PolicySet.select_connection`'s rule: returns
     /// `(policy, reason_code, source, set_aside)`, `set_aside` being None or the
     /// `(policy, reason_code, source)` the peer address would have selected, when it was set

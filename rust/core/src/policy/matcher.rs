@@ -351,6 +351,49 @@ impl Matcher {
         ip: Option<IpAddr>,
         port: Option<u16>,
     ) -> Result<Selection, Error> {
+        Ok(match self.best(host, ip, port)? {
+            Some(candidate) => {
+                let source = self
+                    .sources
+                    .get(candidate.source as usize)
+                    .cloned()
+                    .unwrap_or_default();
+                Selection {
+                    index: Some(candidate.policy as usize),
+                    reason: match candidate.rank.class {
+                        0 => Reason::ExactHost(source),
+                        1 => Reason::WildcardHost(source),
+                        _ => Reason::IpRange(source),
+                    },
+                }
+            }
+            None => Selection {
+                index: self.internet,
+                reason: Reason::Default,
+            },
+        })
+    }
+
+    /// [`Matcher::select`]'s policy index alone (no reason: nothing is copied).
+    pub fn select_index(
+        &self,
+        host: &str,
+        ip: Option<IpAddr>,
+        port: Option<u16>,
+    ) -> Result<Option<usize>, Error> {
+        Ok(match self.best(host, ip, port)? {
+            Some(candidate) => Some(candidate.policy as usize),
+            None => self.internet,
+        })
+    }
+
+    /// The winning candidate, if any pattern or range matches.
+    fn best(
+        &self,
+        host: &str,
+        ip: Option<IpAddr>,
+        port: Option<u16>,
+    ) -> Result<Option<Candidate>, Error> {
         let reference = ReferenceId::parse(host).map_err(|_| {
             Error::Policy(format!(
                 "cannot select a policy for \"{host}\": not a valid hostname or IP address"
@@ -384,27 +427,7 @@ impl Matcher {
             };
             consider(lookup(table, key));
         }
-        Ok(match best {
-            Some(candidate) => {
-                let source = self
-                    .sources
-                    .get(candidate.source as usize)
-                    .cloned()
-                    .unwrap_or_default();
-                Selection {
-                    index: Some(candidate.policy as usize),
-                    reason: match candidate.rank.class {
-                        0 => Reason::ExactHost(source),
-                        1 => Reason::WildcardHost(source),
-                        _ => Reason::IpRange(source),
-                    },
-                }
-            }
-            None => Selection {
-                index: self.internet,
-                reason: Reason::Default,
-            },
-        })
+        Ok(best)
     }
 
     /// The checks of the policy at `index` ([`Selection::index`]); `None`, the built-in
@@ -472,6 +495,31 @@ mod tests {
             order,
             checks: PolicyChecks::ALL,
         }
+    }
+
+    #[test]
+    fn select_index_is_selects_index() {
+        let specs = [
+            spec("Exact", Kind::Override, &["a.example"], &[], 100),
+            spec("Wild", Kind::Override, &["*.example"], &["10.0.0.0/8"], 100),
+            spec("Internet", Kind::Internet, &[], &[], 100),
+        ];
+        let matcher = Matcher::compile(&specs).expect("compiles");
+        for (host, ip) in [
+            ("a.example", None),
+            ("b.example", None),
+            ("c.other", Some("10.1.1.1")),
+            ("c.other", None),
+            ("10.2.2.2", None),
+        ] {
+            let ip = ip.map(|text: &str| text.parse().expect("ip"));
+            assert_eq!(
+                matcher.select_index(host, ip, None).expect("selects"),
+                matcher.select(host, ip, None).expect("selects").index,
+                "{host}"
+            );
+        }
+        assert!(matcher.select_index("bad name", None, None).is_err());
     }
 
     #[test]
