@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import prometheus_client
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -245,11 +246,17 @@ def test_a_replaced_crl_ends_the_remembered_verdict(
         url = site.url("/replaced.crl")
         crl._asked.add(url)  # asked since the last refresh: refreshed, not dropped
         crl._refresh_in_background(url)
+        assert engine.stats()["revocation"]["reused_verdicts"] == 1
+        registry = prometheus_client.CollectorRegistry()
+        engine.register_metrics(registry)
+        reused = registry.get_sample_value("certpolicy_revocation_verdicts_reused_total")
+        assert reused == 1.0
         report = engine.check(chain, HOST)
         assert not deferred(report)
         assert report.codes == ("revocation.revoked",)
         with pytest.raises(cp.CertificateRevokedError):
             engine.enforce(chain, HOST)
+        assert engine.stats()["revocation"]["reused_verdicts"] == 1
 
 
 def test_a_verdict_is_not_reused_past_the_crls_next_update(
