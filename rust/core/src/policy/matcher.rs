@@ -1,7 +1,6 @@
 //! The compiled policy matcher.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
-use std::hash::{BuildHasherDefault, Hasher};
 use std::net::IpAddr;
 
 use super::checks::PolicyChecks;
@@ -125,65 +124,15 @@ struct Interval {
     winner: Candidate,
 }
 
-/// The hash of the host maps: FxHash's rotate-xor-multiply over 8 bytes at a time, several
-/// times faster than the default SipHash on short names (a selection hashes the name and each
-/// of its suffixes). Not keyed, and need not be: the maps are built from the policies alone
-/// and only looked up with the names of connections, and a lookup cannot lengthen a probe
-/// sequence (flooding a hash table takes insertions).
-#[derive(Debug, Default, Clone, Copy)]
-struct NameHasher(u64);
-
-impl NameHasher {
-    fn add(&mut self, word: u64) {
-        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-}
-
-impl Hasher for NameHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for chunk in &mut chunks {
-            let mut word = [0u8; 8];
-            word.copy_from_slice(chunk);
-            self.add(u64::from_le_bytes(word));
-        }
-        let rest = chunks.remainder();
-        if !rest.is_empty() {
-            let mut word = [0u8; 8];
-            word[..rest.len()].copy_from_slice(rest);
-            self.add(u64::from_le_bytes(word));
-        }
-    }
-
-    fn write_u8(&mut self, byte: u8) {
-        self.add(u64::from(byte));
-    }
-
-    fn write_usize(&mut self, value: usize) {
-        self.add(value as u64);
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
-/// Host names (or suffixes) to the candidates that match them.
-type NameMap = HashMap<String, Vec<Candidate>, BuildHasherDefault<NameHasher>>;
-
 /// A compiled policy set.
 #[derive(Debug, Clone, Default)]
 pub struct Matcher {
-    exact: NameMap,
-    suffix: NameMap,
+    exact: HashMap<String, Vec<Candidate>>,
+    suffix: HashMap<String, Vec<Candidate>>,
     v4: Vec<Interval>,
     v6: Vec<Interval>,
     internet: Option<usize>,
     sources: Vec<String>,
-    /// Label counts of the exact names and of the suffixes held ([`label_bit`]): a name or
-    /// suffix of a count no key has is not looked up.
-    exact_labels: u64,
-    suffix_labels: u64,
     /// The checks of each compiled policy, by index.
     checks: Vec<PolicyChecks>,
 }
@@ -253,15 +202,6 @@ fn lookup(intervals: &[Interval], key: u128) -> Option<Candidate> {
     let after = intervals.partition_point(|interval| interval.first <= key);
     let interval = intervals.get(after.checked_sub(1)?)?;
     (key <= interval.last).then_some(interval.winner)
-}
-
-/// The bit of a name's label count in [`Matcher`]'s label masks (63 and more share bit 63).
-fn label_bit(name: &str) -> u64 {
-    label_bit_of(name.split('.').count())
-}
-
-fn label_bit_of(labels: usize) -> u64 {
-    1u64 << labels.min(63)
 }
 
 fn best_for_port(candidates: Option<&Vec<Candidate>>, port: Option<u16>) -> Option<Candidate> {
@@ -390,14 +330,6 @@ impl Matcher {
         {
             candidates.sort_unstable();
         }
-        matcher.exact_labels = matcher
-            .exact
-            .keys()
-            .fold(0, |bits, key| bits | label_bit(key));
-        matcher.suffix_labels = matcher
-            .suffix
-            .keys()
-            .fold(0, |bits, key| bits | label_bit(key));
         let (v4, v6): (Vec<_>, Vec<_>) = ranges
             .into_iter()
             .partition(|(range, _)| range.family == Family::V4);
@@ -477,16 +409,10 @@ impl Matcher {
         };
         let address = match reference {
             ReferenceId::Dns(ref name) => {
-                let mut labels = name.split('.').count();
-                if self.exact_labels & label_bit_of(labels) != 0 {
-                    consider(best_for_port(self.exact.get(name), port));
-                }
+                consider(best_for_port(self.exact.get(name), port));
                 let mut rest = name.as_str();
                 while let Some((_, suffix)) = rest.split_once('.') {
-                    labels -= 1;
-                    if self.suffix_labels & label_bit_of(labels) != 0 {
-                        consider(best_for_port(self.suffix.get(suffix), port));
-                    }
+                    consider(best_for_port(self.suffix.get(suffix), port));
                     rest = suffix;
                 }
                 ip
@@ -569,50 +495,6 @@ mod tests {
             order,
             checks: PolicyChecks::ALL,
         }
-    }
-
-    #[test]
-    fn names_of_every_label_count_are_found() {
-        // Deep names (past the 63 labels the masks tell apart) and shallow ones.
-        let deep: String = (0..70).map(|i| format!("x{}.", i % 10)).collect::<String>() + "example";
-        let wildcard = format!("*.{}", deep.split_once('.').map_or("", |(_, rest)| rest));
-        let specs = [
-            spec("Deep", Kind::Override, &[deep.as_str()], &[], 100),
-            spec("DeepWild", Kind::Override, &[wildcard.as_str()], &[], 100),
-            spec("Short", Kind::Override, &["*.example", "example"], &[], 100),
-            spec("Internet", Kind::Internet, &[], &[], 100),
-        ];
-        let matcher = Matcher::compile(&specs).expect("compiles");
-        assert_eq!(pick(&matcher, &specs, &deep, None), "Deep");
-        let sibling = deep.replacen("x0.", "y0.", 1);
-        assert_eq!(pick(&matcher, &specs, &sibling, None), "DeepWild");
-        assert_eq!(pick(&matcher, &specs, "example", None), "Short");
-        assert_eq!(pick(&matcher, &specs, "a.example", None), "Short");
-        assert_eq!(pick(&matcher, &specs, "a.other", None), "Internet");
-    }
-
-    #[test]
-    fn the_name_hash_tells_names_apart() {
-        let hash = |name: &str| {
-            let mut hasher = NameHasher::default();
-            std::hash::Hash::hash(name, &mut hasher);
-            hasher.finish()
-        };
-        let names = [
-            "",
-            "a",
-            "b",
-            "ab",
-            "ba",
-            "example.com",
-            "example.co",
-            "xample.com",
-        ];
-        let hashes: HashSet<u64> = names.iter().map(|name| hash(name)).collect();
-        assert_eq!(hashes.len(), names.len());
-        // The trailing partial word counts, and so does where the name ends.
-        assert_ne!(hash("abcdefgh1"), hash("abcdefgh"));
-        assert_ne!(hash("abcdefgh\0"), hash("abcdefgh"));
     }
 
     #[test]
