@@ -6,7 +6,6 @@ remembers a failure."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,21 +22,14 @@ from certpolicy.revocation.ocsp import OcspChecker, ocsp_request
 from certpolicy.revocation.ocsp import _checker as ocsp_checker_module
 
 import crl_pki as c
-from crl_server import CrlSite, crl_site
+from crl_server import CrlSite
 from pki import Cert, Issuer, make_pki, make_root
 
 HOST = "memo.example"
 
 
-@pytest.fixture(scope="module")
-def site() -> Iterator[CrlSite]:
-    with crl_site() as running:
-        yield running
-
-
-@pytest.fixture(autouse=True)
-def _fresh_site(site: CrlSite) -> None:
-    site.reset()
+# A loopback CRL server for the module (tests/conftest.py), emptied before each test.
+pytestmark = pytest.mark.usefixtures("fresh_site")
 
 
 @pytest.fixture(scope="module")

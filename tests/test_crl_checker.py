@@ -22,7 +22,7 @@ from certpolicy.revocation._http import BackoffRetry
 from certpolicy.revocation.crl import Crl, CrlChecker
 
 import crl_pki as c
-from crl_server import CrlSite, crl_site
+from crl_server import CrlSite
 from pki import Cert, Issuer, make_root
 from servers import Request, Response, serve
 
@@ -31,15 +31,8 @@ NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
 REVOKED = NOW - dt.timedelta(days=2)
 
 
-@pytest.fixture(scope="module")
-def site() -> Iterator[CrlSite]:
-    with crl_site() as running:
-        yield running
-
-
-@pytest.fixture(autouse=True)
-def _fresh_site(site: CrlSite) -> None:
-    site.reset()
+# A loopback CRL server for the module (tests/conftest.py), emptied before each test.
+pytestmark = pytest.mark.usefixtures("fresh_site")
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,6 @@ import datetime as dt
 import logging
 import pickle
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import prometheus_client
@@ -27,21 +26,14 @@ from certpolicy.report import Report
 from certpolicy.revocation import MethodAnswer, PathAnswer, RevocationChecker
 
 import crl_pki as c
-from crl_server import CrlSite, crl_site
+from crl_server import CrlSite
 from pki import Cert, Issuer, make_root
 
 HOST = "decide.example"
 
 
-@pytest.fixture(scope="module")
-def site() -> Iterator[CrlSite]:
-    with crl_site() as running:
-        yield running
-
-
-@pytest.fixture(autouse=True)
-def _fresh_site(site: CrlSite) -> None:
-    site.reset()
+# A loopback CRL server for the module (tests/conftest.py), emptied before each test.
+pytestmark = pytest.mark.usefixtures("fresh_site")
 
 
 @pytest.fixture(scope="module")

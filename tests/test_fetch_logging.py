@@ -20,7 +20,7 @@ from certpolicy.revocation import RevocationChecker, default_methods
 from certpolicy.revocation.crl import CrlFetchError, Fetcher
 
 import crl_pki as c
-from crl_server import CrlSite, crl_site
+from crl_server import CrlSite
 from ocsp_responder import Responder, closed_port_url, running_responder
 from pki import Cert, Issuer, make_root
 
@@ -29,15 +29,8 @@ FIELDS = {"method", "url", "status", "bytes", "seconds", "outcome", "error", "at
 CRL_PATH = "/logged.crl"
 
 
-@pytest.fixture(scope="module")
-def site() -> Iterator[CrlSite]:
-    with crl_site() as running:
-        yield running
-
-
-@pytest.fixture(autouse=True)
-def _fresh_site(site: CrlSite) -> None:
-    site.reset()
+# A loopback CRL server for the module (tests/conftest.py), emptied before each test.
+pytestmark = pytest.mark.usefixtures("fresh_site")
 
 
 @pytest.fixture(scope="module")

@@ -33,7 +33,7 @@ from certpolicy.revocation.ocsp import OcspChecker, ocsp_request
 from certpolicy.revocation.ocsp._cache import CachedAnswer, OcspMemoryCache
 
 import crl_pki as c
-from crl_server import CrlSite, crl_site
+from crl_server import CrlSite
 from ocsp_responder import Responder, running_responder
 from pki import Cert, Issuer, make_root
 
@@ -42,15 +42,8 @@ OLD = time.time() - 3600  # older than any write in progress could be
 K32, K64 = "0123456789abcdef" * 2, "fedcba9876543210" * 4
 
 
-@pytest.fixture(scope="module")
-def site() -> Iterator[CrlSite]:
-    with crl_site() as running:
-        yield running
-
-
-@pytest.fixture(autouse=True)
-def _fresh_site(site: CrlSite) -> None:
-    site.reset()
+# A loopback CRL server for the module (tests/conftest.py), emptied before each test.
+pytestmark = pytest.mark.usefixtures("fresh_site")
 
 
 @pytest.fixture(scope="module")

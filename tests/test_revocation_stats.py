@@ -18,7 +18,7 @@ from certpolicy.revocation._stats import LATENCY_BUCKETS, FetchCounters
 from certpolicy.revocation.crl import CrlFetchError, Fetcher
 
 import crl_pki as c
-from crl_server import CrlSite, crl_site
+from crl_server import CrlSite
 from ocsp_responder import Responder, running_responder
 from pki import Cert, Issuer, make_root
 
@@ -26,16 +26,10 @@ LEAF_CRL, ROOT_CRL = "/leaf.crl", "/root.crl"
 BUCKET_KEYS = ["0.05", "0.1", "0.25", "0.5", "1", "2.5", "5", "10", "+Inf"]
 
 
-@pytest.fixture(scope="module")
-def site() -> Iterator[CrlSite]:
-    with crl_site() as running:
-        yield running
-
-
 @pytest.fixture(autouse=True)
-def _fresh_site(site: CrlSite) -> None:
-    site.reset()
-    site.stall = 3.0
+def _fresh_site(fresh_site: CrlSite) -> None:
+    # The module CRL server (tests/conftest.py), with the stall these tests measure.
+    fresh_site.stall = 3.0
 
 
 @pytest.fixture(scope="module")

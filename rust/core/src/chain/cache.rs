@@ -194,14 +194,7 @@ impl ChainCache {
         chain: &[&[u8]],
         at_unix_seconds: u64,
     ) -> Option<ChainPath> {
-        if !self.is_enabled() {
-            return None;
-        }
-        let at = i64::try_from(at_unix_seconds).unwrap_or(i64::MAX);
-        self.chains.lookup(key.hash, |entry| {
-            (entry.is_for(key, chain) && entry.not_before <= at && at <= entry.not_after)
-                .then(|| entry.path.clone())
-        })
+        self.find(key, chain, at_unix_seconds, true)
     }
 
     /// Like [`ChainCache::lookup`], counting a hit but never a miss: for a caller that
@@ -212,14 +205,29 @@ impl ChainCache {
         chain: &[&[u8]],
         at_unix_seconds: u64,
     ) -> Option<ChainPath> {
+        self.find(key, chain, at_unix_seconds, false)
+    }
+
+    fn find(
+        &self,
+        key: &ChainKey,
+        chain: &[&[u8]],
+        at_unix_seconds: u64,
+        count_miss: bool,
+    ) -> Option<ChainPath> {
         if !self.is_enabled() {
             return None;
         }
         let at = i64::try_from(at_unix_seconds).unwrap_or(i64::MAX);
-        self.chains.lookup_hit_only(key.hash, |entry| {
+        let answer = |entry: &ChainEntry| {
             (entry.is_for(key, chain) && entry.not_before <= at && at <= entry.not_after)
                 .then(|| entry.path.clone())
-        })
+        };
+        if count_miss {
+            self.chains.lookup(key.hash, answer)
+        } else {
+            self.chains.lookup_hit_only(key.hash, answer)
+        }
     }
 
     /// Remembers that `chain` verified to `path`, valid from `not_before` to `not_after`
