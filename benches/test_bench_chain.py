@@ -8,7 +8,7 @@ Groups (``kind`` is ``ec`` or ``rsa``):
   is checked on both sides (cryptography's server verifier always checks it). The third row,
   ``ring signatures only``, is the floor: the path's two signature checks alone, with the
   algorithms verify_chain uses (``_core._signature_floor``); the target is certpolicy within
-  1.3x of it.
+  1.15x of it (DESIGN.md, raised by issue 15; benches/baseline.json).
 - ``chain-warm-{kind}``: the same chain again, answered by the verified-chain cache.
 - ``chain+hostname-warm-{kind}``: the same, plus the hostname check, like for like with the peer.
 - ``chain-new-leaf-{kind}``: a server certificate never seen before under a known
