@@ -251,6 +251,29 @@ def test_a_replaced_crl_ends_the_remembered_verdict(
         assert engine.stats()["revocation"]["reused_verdicts"] == 1
 
 
+def test_a_crl_refreshed_unchanged_keeps_the_verdict(
+    root: Issuer, site: CrlSite, tmp_path: Path
+) -> None:
+    intermediate, leaf = crl_pki(root, site, "unchanged")
+    chain = [leaf.der, intermediate.der]
+    policies = cp.PolicySet([cp.Policy("Web", "internet")])
+    with cp.Engine(policies, store_of(root), revocation(tmp_path)) as engine:
+        assert engine.check(chain, HOST).ok
+        assert engine.check(chain, HOST).ok  # remembers the verdict
+        crl = engine._revocation_checker.methods["crl"]
+        url = site.url("/unchanged.crl")
+        downloads = site.count("/unchanged.crl")
+        crl._asked.add(url)
+        crl._refresh_in_background(url)  # the same CRL again (a 304 or the same bytes)
+        assert site.count("/unchanged.crl") == downloads + 1
+        assert deferred(engine.check(chain, HOST)), "nothing changed: still reused"
+        crl._refresh_in_background(url)  # used through the reuse: refreshed, unchanged
+        # Leaving memory (idle at its next refresh) changes no answer either.
+        crl._refresh_in_background(url)
+        assert crl.current(url) is None
+        assert deferred(engine.check(chain, HOST))
+
+
 def test_a_verdict_is_not_reused_past_the_crls_next_update(
     root: Issuer, site: CrlSite, tmp_path: Path
 ) -> None:
@@ -297,10 +320,10 @@ def test_a_reused_verdict_keeps_its_crls_refreshed(
         crl._refresh_in_background(url)
         assert crl.current(url) is None
         assert site.count("/used.crl") == downloads + 1
-        # The next check takes the full path again and reads it back.
-        report = engine.check(chain, HOST)
-        assert report.ok
-        assert not deferred(report)
+        # Leaving memory changes no answer: the verdict is still reused, and the reuse flags
+        # the CRL again, so its next refresh reads it back.
+        assert deferred(engine.check(chain, HOST))
+        assert crl.usage.take(url)
 
 
 def test_the_decider_reuses_a_verdict_only_of_the_current_generation(root: Issuer) -> None:

@@ -85,8 +85,9 @@ class RevocationChecker:
     def change_counters(self) -> list[Any] | None:
         """The change counters of the methods (``_core.ChangeCounter``), when every method
         is a built-in one; else None. A built-in method bumps its counter after anything it
-        would answer may have changed (a CRL entered or left memory, an OCSP answer was
-        stored), so the sum read *before* a path check names the state that check saw: the
+        would answer may have changed (a CRL of new content installed, an OCSP answer other
+        than good stored), so the sum read *before* a path check names the state that check
+        saw: the
         engine reuses the path's good verdict only while the sum is unchanged (and until
         the verdict's ``reusable_until``). Another method may change its answers at any time
         unseen: its verdicts are never reused."""

@@ -68,6 +68,8 @@ MAX_FAILURES = 4096
 MAX_ANSWER_MEMO = 1024
 MAX_ANSWER_MEMO_BYTES = 4 * 1024 * 1024
 MAX_ANSWER_MEMO_DER = 16 * 1024
+# URLs whose last installed CRL content is remembered at most (emptied when full).
+MAX_INSTALLED = 4096
 
 
 class _Unavailable(Exception):
@@ -200,9 +202,12 @@ class CrlChecker:
         self._answer_bytes = 0
         self._scheduler = RefreshScheduler(self._refresh_in_background)
         self._closed = False
-        # Bumped whenever a CRL enters or leaves memory: path answers remembered from an
-        # older count are not reused (the engine's decision in Rust).
+        # Bumped whenever a URL gets a CRL of other content than the last one installed for
+        # it: path verdicts remembered from an older count are not reused (the engine's
+        # decision in Rust). A CRL leaving memory, or coming back unchanged (a 304, the disk
+        # cache), changes no answer and bumps nothing.
         self.changes = core.ChangeCounter()
+        self._installed: dict[str, str] = {}  # URL -> SHA-256 of the last CRL installed
         # Flags the engine sets when it reuses a verdict from a CRL (a connection then never
         # reaches this checker): such a CRL is in use, and refreshed like one asked for.
         self.usage = core.UsageFlags()
@@ -546,6 +551,11 @@ class CrlChecker:
         bound = self.config.memory_cache_bytes
         evicted: list[str] = []
         with self._lock:
+            changed = self._installed.get(loaded.url) != loaded.sha256
+            if changed:
+                if len(self._installed) >= MAX_INSTALLED:
+                    self._installed.clear()
+                self._installed[loaded.url] = loaded.sha256
             replaced = self._loaded.pop(loaded.url, None)
             if replaced is not None:
                 self._memory -= replaced.memory
@@ -557,7 +567,8 @@ class CrlChecker:
                     oldest = next(iter(self._loaded))
                     self._drop(oldest)
                     evicted.append(oldest)
-        self.changes.bump()  # after the store: see RevocationChecker.generation
+        if changed:
+            self.changes.bump()  # after the store: see RevocationChecker.change_counters
         for url in evicted:
             self._scheduler.cancel(url)
             logger.debug("the CRL of %s left memory (memory_cache_bytes %d)", url, bound)
@@ -583,7 +594,6 @@ class CrlChecker:
         gone = self._loaded.pop(url, None)
         if gone is not None:
             self._memory -= gone.memory
-            self.changes.bump()
         self._asked.discard(url)
 
     def _schedule(self, loaded: _Loaded, last_attempt: float) -> None:

@@ -92,8 +92,9 @@ class OcspChecker:
         self._failures_lock = threading.Lock()
         self._cache_counters = CacheCounters()
         self._requests: dict[tuple[bytes, bytes], tuple[bytes, str]] = {}
-        # Bumped whenever an answer is stored: path answers remembered from an older count
-        # are not reused (the engine's decision in Rust).
+        # Bumped whenever an answer other than "good" is stored: path verdicts (all good)
+        # remembered from an older count are not reused (the engine's decision in Rust). A
+        # good answer stored cannot make a remembered good verdict wrong.
         self.changes = core.ChangeCounter()
         retry = config.retry
         # Longest a concurrent check waits for the fetch it shares (a bound, never reached
@@ -224,7 +225,8 @@ class OcspChecker:
         entry = self._entry(status, source)
         if entry.fresh_at(when):
             self._memory.put(key, entry)
-            self.changes.bump()  # after the store: see RevocationChecker.generation
+            if status.status != "good":
+                self.changes.bump()  # after the store: see RevocationChecker.change_counters
         return _answer(status, source, "from the disk cache", entry.not_after)
 
     def _verify(
@@ -313,7 +315,8 @@ class OcspChecker:
                 continue
             entry = self._entry(status, url)
             self._memory.put(key, entry)
-            self.changes.bump()  # after the store: see RevocationChecker.generation
+            if status.status != "good":
+                self.changes.bump()  # after the store: see RevocationChecker.change_counters
             if entry.not_after > dt.datetime.now(dt.UTC) and not self._disk.store(
                 key, response, entry.not_after
             ):
