@@ -7,6 +7,7 @@ use der::oid::ObjectIdentifier;
 use der::oid::db::rfc5912::{ID_SHA_1, ID_SHA_256};
 use ring::digest;
 use rustls_pki_types::CertificateDer;
+use sha1::{Digest, Sha1};
 use webpki::EndEntityCert;
 use x509_cert::name::Name;
 use x509_cert::serial_number::SerialNumber;
@@ -44,12 +45,17 @@ impl CertIdHash {
     }
 
     pub(crate) fn digest(self, data: &[u8]) -> Vec<u8> {
-        let algorithm = match self {
-            CertIdHash::Sha1 => &digest::SHA1_FOR_LEGACY_USE_ONLY,
-            CertIdHash::Sha256 => &digest::SHA256,
-        };
-        digest::digest(algorithm, data).as_ref().to_vec()
+        match self {
+            CertIdHash::Sha1 => sha1(data).to_vec(),
+            CertIdHash::Sha256 => digest::digest(&digest::SHA256, data).as_ref().to_vec(),
+        }
     }
+}
+
+/// SHA-1 of `data`. RustCrypto's `sha1` uses the CPU's SHA extensions where present (ring's
+/// SHA-1 is portable code); the digest is the same.
+pub(crate) fn sha1(data: &[u8]) -> [u8; 20] {
+    Sha1::digest(data).into()
 }
 
 /// A DER TLV: `tag`, definite length, `content`.
@@ -138,6 +144,11 @@ pub(crate) struct CertPair {
     issuer_key: Vec<u8>,
     /// The certificate's serial number.
     serial: SerialNumber,
+    /// SHA-1 of `issuer_name_der`: the issuerNameHash of a SHA-1 CertID.
+    issuer_name_sha1: [u8; 20],
+    /// SHA-1 of `issuer_key`: the issuerKeyHash of a SHA-1 CertID, and a byKey ResponderID
+    /// naming the issuer (RFC 6960 section 4.2.1).
+    issuer_key_sha1: [u8; 20],
 }
 
 impl CertPair {
@@ -155,9 +166,13 @@ impl CertPair {
         }
         let serial = SerialNumber::from_der(&tlv(0x02, cert.cert.serial()))
             .map_err(|err| Error::MalformedInput(format!("the serial number: {err}")))?;
+        let issuer_name_der = name_der(cert.cert.issuer());
+        let issuer_key = issuer.public_key()?;
         Ok(Self {
-            issuer_name_der: name_der(cert.cert.issuer()),
-            issuer_key: issuer.public_key()?,
+            issuer_name_sha1: sha1(&issuer_name_der),
+            issuer_key_sha1: sha1(&issuer_key),
+            issuer_name_der,
+            issuer_key,
             serial,
         })
     }
@@ -176,26 +191,41 @@ impl CertPair {
         &self.issuer_name_der
     }
 
+    /// The issuerNameHash and issuerKeyHash of a `CertID` under `hash`.
+    fn hashes(&self, hash: CertIdHash) -> (Vec<u8>, Vec<u8>) {
+        match hash {
+            CertIdHash::Sha1 => (
+                self.issuer_name_sha1.to_vec(),
+                self.issuer_key_sha1.to_vec(),
+            ),
+            CertIdHash::Sha256 => (
+                hash.digest(&self.issuer_name_der),
+                hash.digest(&self.issuer_key),
+            ),
+        }
+    }
+
     /// The `CertID` of the certificate under `hash`.
     pub(crate) fn cert_id(&self, hash: CertIdHash) -> Result<CertId, Error> {
         let octets = |bytes: Vec<u8>| {
             OctetString::new(bytes).map_err(|err| ocsp_error(format!("CertID: {err}")))
         };
+        let (name_hash, key_hash) = self.hashes(hash);
         Ok(CertId {
             hash_algorithm: AlgorithmIdentifierOwned {
                 oid: hash.oid(),
                 parameters: Some(Null.into()),
             },
-            issuer_name_hash: octets(hash.digest(&self.issuer_name_der))?,
-            issuer_key_hash: octets(hash.digest(&self.issuer_key))?,
+            issuer_name_hash: octets(name_hash)?,
+            issuer_key_hash: octets(key_hash)?,
             serial_number: self.serial.clone(),
         })
     }
 
     /// SHA-1 of the issuer's public key: a byKey ResponderID naming the issuer (RFC 6960
     /// section 4.2.1).
-    pub(crate) fn issuer_key_sha1(&self) -> Vec<u8> {
-        CertIdHash::Sha1.digest(&self.issuer_key)
+    pub(crate) fn issuer_key_sha1(&self) -> &[u8; 20] {
+        &self.issuer_key_sha1
     }
 
     /// Whether `id` identifies this certificate. Only SHA-1 and SHA-256 CertIDs can match;
@@ -207,8 +237,17 @@ impl CertPair {
         let Some(hash) = CertIdHash::from_oid(&id.hash_algorithm.oid) else {
             return false;
         };
-        id.issuer_key_hash.as_bytes() == hash.digest(&self.issuer_key).as_slice()
-            && id.issuer_name_hash.as_bytes() == hash.digest(&self.issuer_name_der).as_slice()
+        match hash {
+            CertIdHash::Sha1 => {
+                id.issuer_key_hash.as_bytes() == self.issuer_key_sha1
+                    && id.issuer_name_hash.as_bytes() == self.issuer_name_sha1
+            }
+            CertIdHash::Sha256 => {
+                id.issuer_key_hash.as_bytes() == hash.digest(&self.issuer_key).as_slice()
+                    && id.issuer_name_hash.as_bytes()
+                        == hash.digest(&self.issuer_name_der).as_slice()
+            }
+        }
     }
 
     /// The issuer's name, for messages.
@@ -280,6 +319,15 @@ mod tests {
         assert!(matches!(err, Error::MalformedInput(_)), "{err:?}");
         let big = vec![0u8; MAX_CERT_BYTES + 1];
         assert!(CertPair::parse(&testdata::leaf(), &big).is_err());
+    }
+
+    #[test]
+    fn sha1_is_ring_sha1() {
+        for len in [0, 1, 55, 56, 63, 64, 65, 270, 1000] {
+            let data: Vec<u8> = (0..len).map(|i| (i * 7 + 3) as u8).collect();
+            let ring = digest::digest(&digest::SHA1_FOR_LEGACY_USE_ONLY, &data);
+            assert_eq!(sha1(&data).as_slice(), ring.as_ref(), "{len} bytes");
+        }
     }
 
     #[test]

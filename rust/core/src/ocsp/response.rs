@@ -13,7 +13,7 @@ use x509_ocsp::{
     ResponseData, SingleResponse,
 };
 
-use super::certid::{CertIdHash, CertPair, CertParts};
+use super::certid::{CertPair, CertParts, sha1};
 use super::request::nonce_extension;
 use super::signer::{SignatureFailure, algorithm_name, authorize_delegate, verify_signature};
 use super::{CertStatus, OcspStatus, Signer, ocsp_error};
@@ -234,11 +234,7 @@ fn check_signature(
         .signature
         .as_bytes()
         .ok_or_else(|| reject("format", "the signature BIT STRING has unused bits"))?;
-    if names(
-        responder_id,
-        pair.issuer_name_der(),
-        &pair.issuer_key_sha1(),
-    ) {
+    if names(responder_id, pair.issuer_name_der(), pair.issuer_key_sha1()) {
         return verify_signature(issuer.cert(), algorithm, tbs, signature)
             .map(|()| Signer::Issuer)
             .map_err(|failure| signature_error(failure, "the issuer", &basic.signature_algorithm));
@@ -264,7 +260,7 @@ fn check_signature(
         let Ok(key) = responder.public_key() else {
             continue;
         };
-        let key_sha1 = CertIdHash::Sha1.digest(&key);
+        let key_sha1 = sha1(&key);
         if !names(responder_id, &responder.subject_der(), &key_sha1) {
             continue;
         }
