@@ -56,6 +56,16 @@ def seeds() -> dict[str, dict[str, bytes]]:
         "ca_as_leaf": join(0x1C, inter),
     }
 
+    out["decision"] = {
+        "passes": join(0x00, b"leaf.example.com", leaf, inter),
+        "remembered_verdict": join(0x44, b"leaf.example.com", leaf, inter),
+        "other_name": join(0x44, b"other.example.com", leaf, inter),
+        "no_chain_check": join(0x05, b"x.wild.example.com", leaf),
+        "anchor_leaf": join(0x46, b"root.example", root),
+        "expired": join(0x14, b"leaf.example.com", leaf, inter),
+        "cn_only": join(0x08, b"cn-only.example.com", cn_only, inter),
+    }
+
     out["hostname"] = {
         "exact": join(0x00, b"leaf.example.com"),
         "trailing_dot": join(0x00, b"LEAF.example.com."),

@@ -12,7 +12,7 @@
 //! what the host is).
 #![no_main]
 
-use certpolicy_core::policy::{Kind, Matcher, PolicySpec, Reason};
+use certpolicy_core::policy::{Kind, Matcher, PolicyChecks, PolicySpec, Reason};
 use certpolicy_core::{ReferenceId, verify_hostname};
 use certpolicy_fuzz::{SEP, flags, pki};
 use libfuzzer_sys::fuzz_target;
@@ -25,6 +25,7 @@ fn spec(name: &str, host: String) -> PolicySpec {
         ip_ranges: Vec::new(),
         active: true,
         order: 0,
+        checks: PolicyChecks::ALL,
     }
 }
 
