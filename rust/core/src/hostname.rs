@@ -53,8 +53,16 @@ impl ReferenceId {
             Some(_) => return Err(invalid("it has a zone index but is not an IPv6 address")),
             None => unbracketed,
         };
-        if let Ok(ip) = without_zone.parse::<IpAddr>() {
-            return Ok(ReferenceId::Ip(ip));
+        // Only text with a ':' (IPv6) or made of digits and dots (IPv4) can be an address:
+        // anything else is not offered to the address parser at all.
+        let may_be_address = without_zone.contains(':')
+            || without_zone
+                .bytes()
+                .all(|b| b.is_ascii_digit() || b == b'.');
+        if may_be_address {
+            if let Ok(ip) = without_zone.parse::<IpAddr>() {
+                return Ok(ReferenceId::Ip(ip));
+            }
         }
         let ascii = normalize_dns(host).map_err(invalid)?;
         if ascii.len() > MAX_HOST_BYTES - 1 {
@@ -323,6 +331,23 @@ mod tests {
         assert!(!dns_name_matches("a*.example.com", "ab.example.com"));
         assert!(!dns_name_matches("*.*.example.com", "a.b.example.com"));
         assert!(dns_name_matches("EXAMPLE.com.", "example.com"));
+    }
+
+    #[test]
+    fn only_address_shaped_text_is_an_address() {
+        for (host, address) in [
+            ("127.0.0.1", true),
+            ("[::1]", true),
+            ("::ffff:10.0.0.1", true),
+            ("fe80::1%eth0", true),
+            ("10.0.0.256", false),
+            ("1.2.3", false),
+            ("1e2.example", false),
+            ("a.b", false),
+        ] {
+            let parsed = ReferenceId::parse(host);
+            assert_eq!(matches!(parsed, Ok(ReferenceId::Ip(_))), address, "{host}");
+        }
     }
 
     #[test]
