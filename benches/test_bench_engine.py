@@ -6,8 +6,9 @@ Groups (``kind`` is ``ec`` or ``rsa``):
 
 - ``engine-check-warm-{kind}``: a policy checking chain and hostname, revocation off.
 - ``engine-check-warm-crl-{kind}``: chain, hostname and revocation (CRL, the whole path: the
-  leaf and the intermediate), both CRLs served once by a loopback HTTP server and then
-  answered from the in-memory CRL cache (the bench checks no further download happened).
+  leaf and the intermediate), both CRLs served once by a loopback HTTP server; the path's
+  verdict is then remembered and reused (the bench checks that no further download happened
+  and that every timed check but the first reused the verdict).
 
 The ``verify_chain cache hit`` row is the floor (``extra_info["floor"]``): the report gives
 ``engine.check``'s cost in multiples of it.
@@ -98,9 +99,17 @@ def test_engine_check_warm_crl(benchmark: Any, engine_setup: EngineSetup) -> Non
     first = engine.check(chain, HOST)  # downloads both CRLs once
     assert first.result("revocation").status == "passed", first.to_dict()
     downloads = sum(site.requests.values())
+    before = engine.stats()
     report = benchmark(engine.check, chain, HOST)
+    after = engine.stats()
     assert report.result("revocation").status == "passed"
     assert sum(site.requests.values()) == downloads, "every check must use the cached CRLs"
+    # The first check downloaded the CRLs, so its verdict was not remembered; the first timed
+    # check remembers it and every later one must be decided in Rust with it.
+    checks = after["checks"] - before["checks"]
+    reused = after["revocation"]["reused_verdicts"] - before["revocation"]["reused_verdicts"]
+    assert reused >= checks - 1, f"only {reused} of {checks} timed checks reused the verdict"
+    benchmark.extra_info.update(checks=checks, reused_verdicts=reused)
 
 
 @pytest.mark.parametrize("revocation", ["", "crl-"])
