@@ -383,15 +383,28 @@ class Engine:
         A connection whose every enabled check passes from what is already known (the chain
         verified before, the revocation answer of its path still current) is decided in one
         call into Rust, and its report is built when first read."""
-        if at is None and not offline and not logger.isEnabledFor(logging.DEBUG):
-            decision = self._decider.decide(
-                self._policies._matcher, chain, host, ip, port, trust_peer_ip
-            )
-            if decision is not None:
-                return Report._passed(self._build_passed, decision, host, ip, port)
+        if at is None and not offline:
+            passed = self._decided_in_rust(chain, host, ip, port, trust_peer_ip)
+            if passed is not None:
+                return passed
         return self._decide(
             chain, host, ip=ip, port=port, at=at, offline=offline, trust_peer_ip=trust_peer_ip
         )
+
+    def _decided_in_rust(
+        self, chain: Any, host: Any, ip: Any, port: Any, trust_peer_ip: bool
+    ) -> Report | None:
+        """The report of a connection whose every enabled check passes from what is known,
+        decided in one call into Rust (built when first read); None when the full path must
+        decide. With DEBUG logging on the full path always decides: it logs each step."""
+        if logger.isEnabledFor(logging.DEBUG):
+            return None
+        decision = self._decider.decide(
+            self._policies._matcher, chain, host, ip, port, trust_peer_ip
+        )
+        if decision is None:
+            return None
+        return Report._passed(self._build_passed, decision, host, ip, port)
 
     def _decide(
         self,
@@ -726,12 +739,10 @@ class Engine:
         reject") and counted, and the report is returned with ``enforced`` False, unless
         ``allow_audit=False``: then it is enforced like any other (for connections that
         carry credentials, such as the instance sync)."""
-        if at is None and not logger.isEnabledFor(logging.DEBUG):
-            decision = self._decider.decide(
-                self._policies._matcher, chain, host, ip, port, trust_peer_ip
-            )
-            if decision is not None:
-                return Report._passed(self._build_passed, decision, host, ip, port)
+        if at is None:
+            passed = self._decided_in_rust(chain, host, ip, port, trust_peer_ip)
+            if passed is not None:
+                return passed
         report = self._decide(
             chain,
             host,
